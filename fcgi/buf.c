@@ -1,0 +1,147 @@
+/*
+ * buf.c: bounded text buffers with JSON and HTML escaping.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+
+void
+buf_init(struct buf *b, char *storage, size_t cap)
+{
+	b->data = storage;
+	b->len = 0;
+	b->cap = cap;
+	b->overflow = 0;
+	if (cap > 0)
+		b->data[0] = '\0';
+}
+
+void
+buf_append(struct buf *b, const char *s, size_t n)
+{
+	/* Keep one byte for the terminating NUL. */
+	if (b->overflow || b->cap == 0 || n > b->cap - 1 - b->len) {
+		b->overflow = 1;
+		return;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_puts(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+	size_t	room;
+
+	if (b->overflow || b->cap == 0) {
+		b->overflow = 1;
+		return;
+	}
+	room = b->cap - b->len;
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room) {
+		b->data[b->len] = '\0';
+		b->overflow = 1;
+		return;
+	}
+	b->len += (size_t)n;
+}
+
+void
+buf_put_u64(struct buf *b, uint64_t v)
+{
+	char	digits[20];
+	size_t	i = sizeof(digits);
+
+	do {
+		digits[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_append(b, digits + i, sizeof(digits) - i);
+}
+
+/* A JSON string literal, quotes included; control bytes become \u00XX. */
+void
+buf_put_json_string(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	char	esc[6];
+
+	buf_append(b, "\"", 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':
+			buf_append(b, "\\\"", 2);
+			break;
+		case '\\':
+			buf_append(b, "\\\\", 2);
+			break;
+		case '\n':
+			buf_append(b, "\\n", 2);
+			break;
+		case '\r':
+			buf_append(b, "\\r", 2);
+			break;
+		case '\t':
+			buf_append(b, "\\t", 2);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f) {
+				memcpy(esc, "\\u00", 4);
+				esc[4] = hex[*p >> 4];
+				esc[5] = hex[*p & 0xf];
+				buf_append(b, esc, 6);
+			} else
+				buf_append(b, (const char *)p, 1);
+		}
+	}
+	buf_append(b, "\"", 1);
+}
+
+void
+buf_put_html(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '<':
+			buf_puts(b, "&lt;");
+			break;
+		case '>':
+			buf_puts(b, "&gt;");
+			break;
+		case '&':
+			buf_puts(b, "&amp;");
+			break;
+		case '"':
+			buf_puts(b, "&quot;");
+			break;
+		case '\'':
+			buf_puts(b, "&#39;");
+			break;
+		default:
+			buf_append(b, s, 1);
+		}
+	}
+}
+
+const char *
+buf_cstr(struct buf *b)
+{
+	return b->cap > 0 ? b->data : "";
+}

@@ -1,0 +1,16 @@
+/*
+ * clock.h: the wall-clock time in the configured zone, as HH:MM:SS.
+ */
+#ifndef VISITS_CLOCK_H
+#define VISITS_CLOCK_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define CLOCK_HMS_LEN	8	/* "18:53:13" */
+
+int	clock_set_zone(const char *zone, char *errbuf, size_t errlen);
+void	clock_format_hms(time_t, char out[CLOCK_HMS_LEN + 1]);
+void	clock_now_hms(char out[CLOCK_HMS_LEN + 1]);
+
+#endif

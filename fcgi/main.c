@@ -1,0 +1,121 @@
+/*
+ * main.c: visits-fcgi, the Moscow time and a persistent visit counter over
+ * FastCGI.  Reads the settings, opens the counter store and the listening
+ * socket, starts the request threads, and waits for SIGTERM or SIGINT.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "listener.h"
+#include "log.h"
+#include "metrics.h"
+#include "options.h"
+#include "respond.h"
+#include "server.h"
+#include "store.h"
+
+int
+main(int argc, char **argv)
+{
+	struct options		 opt;
+	struct listener		 listener;
+	struct metrics		 metrics;
+	struct app		 app;
+	struct store		*store;
+	struct server		*server;
+	enum store_open_result	 open_result;
+	sigset_t		 stop_signals;
+	char			 err[512], hostname[HOST_NAME_MAX + 1];
+	int			 sig, rc = 0;
+
+	switch (options_parse(&opt, argc, argv, err, sizeof(err))) {
+	case OPTIONS_EXIT:
+		return 0;
+	case OPTIONS_ERROR:
+		fprintf(stderr, "visits-fcgi: %s\n", err);
+		return 2;
+	case OPTIONS_OK:
+		break;
+	}
+	if (clock_set_zone(opt.timezone, err, sizeof(err)) == -1)
+		fatal(2, "bad_timezone", "%s", err);
+	if (gethostname(hostname, sizeof(hostname)) == -1)
+		snprintf(hostname, sizeof(hostname), "unknown");
+	hostname[sizeof(hostname) - 1] = '\0';
+
+	/*
+	 * One malloc arena: libfcgi allocates a little per request, and one
+	 * arena per thread would multiply the resident memory for nothing.
+	 */
+	mallopt(M_ARENA_MAX, 1);
+
+	/*
+	 * SIGTERM and SIGINT are taken by sigwait() below, in this thread
+	 * only: blocked before any thread starts, so every thread inherits
+	 * the mask.  A write to a closed connection must not kill us.
+	 */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (opt.socket_path != NULL) {
+		if (listener_bind(&listener, opt.socket_path, opt.backlog,
+		    err, sizeof(err)) == -1)
+			fatal(1, "socket_failed", "%s", err);
+	} else if (listener_inherit(&listener, 0, err, sizeof(err)) == -1)
+		fatal(2, "no_socket", "%s", err);
+
+	store = store_open(opt.data_dir, opt.durable, &open_result, err,
+	    sizeof(err));
+	if (store == NULL) {
+		listener_close(&listener);
+		if (open_result == STORE_OPEN_LOCKED)
+			fatal(1, "data_dir_locked", "%s", err);
+		fatal(1, "out_of_memory", "opening the store: out of memory");
+	}
+
+	metrics_init(&metrics);
+	app.store = store;
+	app.metrics = &metrics;
+	app.hostname = hostname;
+	app.timezone = opt.timezone;
+
+	server = server_start(&app, listener.fd, opt.threads, opt.io_timeout,
+	    err, sizeof(err));
+	if (server == NULL) {
+		store_close(store);
+		listener_close(&listener);
+		fatal(1, "start_failed", "%s", err);
+	}
+	log_info("started", "visits-fcgi %s serving %s with %u threads, "
+	    "data in %s, time zone %s", PACKAGE_VERSION,
+	    listener.path[0] != '\0' ? listener.path : "the socket on fd 0",
+	    opt.threads, opt.data_dir, opt.timezone);
+
+	do {
+		sig = sigwaitinfo(&stop_signals, NULL);
+	} while (sig == -1 && errno == EINTR);
+	log_info("stopping", "signal %d: finishing the requests in flight",
+	    sig);
+
+	/* Stop accepting first, so nginx gets a clean refusal, not a hang. */
+	server_stop(server);
+	if (server_wait(server) == -1)
+		rc = 1;
+	if (store_close(store) == -1)
+		rc = 1;
+	listener_close(&listener);
+	log_info("stopped", "exit %d", rc);
+	return rc;
+}

@@ -1,0 +1,238 @@
+/*
+ * options.c: command-line flags and environment variables.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+static enum options_result options_env(struct options *, char *, size_t);
+static int	parse_bool(const char *, int *);
+static void	usage(FILE *);
+
+enum {
+	OPT_DURABLE = 256,
+	OPT_NO_DURABLE,
+	OPT_IO_TIMEOUT
+};
+
+static const struct option long_options[] = {
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "data-dir",	required_argument,	NULL, 'd' },
+	{ "timezone",	required_argument,	NULL, 'z' },
+	{ "durable",	no_argument,		NULL, OPT_DURABLE },
+	{ "no-durable",	no_argument,		NULL, OPT_NO_DURABLE },
+	{ "threads",	required_argument,	NULL, 't' },
+	{ "backlog",	required_argument,	NULL, 'b' },
+	{ "io-timeout",	required_argument,	NULL, OPT_IO_TIMEOUT },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+"Usage: visits-fcgi [OPTION]...\n"
+"Serve the Moscow time and a persistent visit counter over FastCGI.\n"
+"\n"
+"Without --socket, serve the listening socket inherited on fd 0\n"
+"(as spawn-fcgi and FastCGI process managers hand it over).\n"
+"\n"
+"  -s, --socket PATH        bind and listen on the Unix socket PATH (mode\n"
+"                           0660; a stale socket is replaced, a live one\n"
+"                           refused; removed on exit)\n"
+"  -d, --data-dir DIR       directory of the counter file DIR/visits\n"
+"                           [VISITS_DATA_DIR, default %s]\n"
+"  -z, --timezone ZONE      time zone of /time and / [VISITS_TIMEZONE,\n"
+"                           default %s]\n"
+"      --durable            sync file and directory before answering a\n"
+"                           visit [VISITS_DURABLE=1, the default]\n"
+"      --no-durable         answer once the page cache has the new count:\n"
+"                           survives a killed process, not a power loss\n"
+"                           [VISITS_DURABLE=0]\n"
+"  -t, --threads N          concurrent requests (request slots); keep it\n"
+"                           above nginx's worker_processes x keepalive\n"
+"                           [VISITS_THREADS, default %d, 1..%d]\n"
+"  -b, --backlog N          listen backlog with --socket [VISITS_BACKLOG,\n"
+"                           default %d]\n"
+"      --io-timeout SECONDS give up on a FastCGI connection that stalls this\n"
+"                           long inside a request; 0 waits forever\n"
+"                           [VISITS_IO_TIMEOUT, default %d]\n"
+"  -h, --help               show this help and exit\n"
+"  -V, --version            show the version and exit\n"
+"\n"
+"SIGTERM or SIGINT: stop accepting, finish the requests in flight, make the\n"
+"count durable, remove the socket and exit 0.\n",
+	    DEFAULT_DATA_DIR, DEFAULT_TIMEZONE, DEFAULT_THREADS, MAX_THREADS,
+	    DEFAULT_BACKLOG, DEFAULT_IO_TIMEOUT);
+}
+
+/* Like OpenBSD's strtonum(): the whole string, in range, or failure. */
+int
+parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	char		*end;
+	unsigned long	 v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+parse_bool(const char *s, int *out)
+{
+	if (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 ||
+	    strcmp(s, "yes") == 0 || strcmp(s, "on") == 0)
+		*out = 1;
+	else if (strcmp(s, "0") == 0 || strcmp(s, "false") == 0 ||
+	    strcmp(s, "no") == 0 || strcmp(s, "off") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static enum options_result
+options_env(struct options *opt, char *errbuf, size_t errlen)
+{
+	const char	*v;
+
+	if ((v = getenv("VISITS_DATA_DIR")) != NULL && *v != '\0')
+		opt->data_dir = v;
+	if ((v = getenv("VISITS_TIMEZONE")) != NULL && *v != '\0')
+		opt->timezone = v;
+	if ((v = getenv("VISITS_DURABLE")) != NULL && *v != '\0' &&
+	    parse_bool(v, &opt->durable) == -1) {
+		snprintf(errbuf, errlen, "VISITS_DURABLE: '%s' is not one of "
+		    "1, 0, true, false, yes, no, on, off", v);
+		return OPTIONS_ERROR;
+	}
+	if ((v = getenv("VISITS_THREADS")) != NULL && *v != '\0' &&
+	    parse_unsigned(v, 1, MAX_THREADS, &opt->threads) == -1) {
+		snprintf(errbuf, errlen, "VISITS_THREADS: '%s' is not a "
+		    "number from 1 to %d", v, MAX_THREADS);
+		return OPTIONS_ERROR;
+	}
+	if ((v = getenv("VISITS_BACKLOG")) != NULL && *v != '\0' &&
+	    parse_unsigned(v, 1, INT_MAX, &opt->backlog) == -1) {
+		snprintf(errbuf, errlen, "VISITS_BACKLOG: '%s' is not a "
+		    "positive number", v);
+		return OPTIONS_ERROR;
+	}
+	if ((v = getenv("VISITS_IO_TIMEOUT")) != NULL && *v != '\0' &&
+	    parse_unsigned(v, 0, 86400, &opt->io_timeout) == -1) {
+		snprintf(errbuf, errlen, "VISITS_IO_TIMEOUT: '%s' is not a "
+		    "number of seconds from 0 to 86400", v);
+		return OPTIONS_ERROR;
+	}
+	return OPTIONS_OK;
+}
+
+enum options_result
+options_parse(struct options *opt, int argc, char **argv, char *errbuf,
+    size_t errlen)
+{
+	int	ch;
+
+	memset(opt, 0, sizeof(*opt));
+	opt->data_dir = DEFAULT_DATA_DIR;
+	opt->timezone = DEFAULT_TIMEZONE;
+	opt->durable = 1;
+	opt->threads = DEFAULT_THREADS;
+	opt->backlog = DEFAULT_BACKLOG;
+	opt->io_timeout = DEFAULT_IO_TIMEOUT;
+
+	if (options_env(opt, errbuf, errlen) != OPTIONS_OK)
+		return OPTIONS_ERROR;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":s:d:z:t:b:hV", long_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			opt->socket_path = optarg;
+			break;
+		case 'd':
+			opt->data_dir = optarg;
+			break;
+		case 'z':
+			opt->timezone = optarg;
+			break;
+		case OPT_DURABLE:
+			opt->durable = 1;
+			break;
+		case OPT_NO_DURABLE:
+			opt->durable = 0;
+			break;
+		case 't':
+			if (parse_unsigned(optarg, 1, MAX_THREADS,
+			    &opt->threads) == -1) {
+				snprintf(errbuf, errlen, "--threads: '%s' is "
+				    "not a number from 1 to %d", optarg,
+				    MAX_THREADS);
+				return OPTIONS_ERROR;
+			}
+			break;
+		case 'b':
+			if (parse_unsigned(optarg, 1, INT_MAX,
+			    &opt->backlog) == -1) {
+				snprintf(errbuf, errlen, "--backlog: '%s' is "
+				    "not a positive number", optarg);
+				return OPTIONS_ERROR;
+			}
+			break;
+		case OPT_IO_TIMEOUT:
+			if (parse_unsigned(optarg, 0, 86400,
+			    &opt->io_timeout) == -1) {
+				snprintf(errbuf, errlen, "--io-timeout: '%s' "
+				    "is not a number of seconds from 0 to "
+				    "86400", optarg);
+				return OPTIONS_ERROR;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return OPTIONS_EXIT;
+		case 'V':
+			printf("visits-fcgi %s\n", PACKAGE_VERSION);
+			return OPTIONS_EXIT;
+		case ':':
+			snprintf(errbuf, errlen, "option '%s' needs a value "
+			    "(see --help)", argv[optind - 1]);
+			return OPTIONS_ERROR;
+		default:
+			snprintf(errbuf, errlen, "unknown option '%s' "
+			    "(see --help)", argv[optind - 1]);
+			return OPTIONS_ERROR;
+		}
+	}
+	if (optind < argc) {
+		snprintf(errbuf, errlen, "unexpected argument '%s' "
+		    "(see --help)", argv[optind]);
+		return OPTIONS_ERROR;
+	}
+	if (*opt->data_dir == '\0') {
+		snprintf(errbuf, errlen, "the data directory is empty");
+		return OPTIONS_ERROR;
+	}
+	if (opt->socket_path != NULL && *opt->socket_path == '\0') {
+		snprintf(errbuf, errlen, "--socket: the path is empty");
+		return OPTIONS_ERROR;
+	}
+	return OPTIONS_OK;
+}

@@ -1,0 +1,37 @@
+/*
+ * options.h: the program's settings, from environment variables and flags
+ * (flags win).  Parsing is separate from main() so that it can be tested.
+ */
+#ifndef VISITS_OPTIONS_H
+#define VISITS_OPTIONS_H
+
+#include <stddef.h>
+
+#define DEFAULT_DATA_DIR	"/data"
+#define DEFAULT_TIMEZONE	"Europe/Moscow"
+#define DEFAULT_THREADS		32
+#define DEFAULT_BACKLOG		1024
+#define DEFAULT_IO_TIMEOUT	10
+#define MAX_THREADS		1024
+
+struct options {
+	const char	*socket_path;	/* NULL: listening socket on fd 0 */
+	const char	*data_dir;
+	const char	*timezone;
+	int		 durable;
+	unsigned	 threads;
+	unsigned	 backlog;
+	unsigned	 io_timeout;	/* seconds, 0 = none */
+};
+
+enum options_result {
+	OPTIONS_OK,
+	OPTIONS_EXIT,		/* --help or --version printed: exit 0 */
+	OPTIONS_ERROR		/* message in errbuf: exit 2 */
+};
+
+enum options_result options_parse(struct options *, int, char **,
+		    char *errbuf, size_t errlen);
+int		parse_unsigned(const char *, unsigned, unsigned, unsigned *);
+
+#endif

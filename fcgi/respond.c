@@ -1,0 +1,158 @@
+/*
+ * respond.c: the answers of every endpoint.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "respond.h"
+
+#define JSON_TYPE	"application/json"
+#define HTML_TYPE	"text/html; charset=utf-8"
+#define METRICS_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+
+static void	json_error(struct reply *, int, const char *);
+static void	index_page(const struct app *, struct reply *);
+static void	time_json(struct reply *);
+
+const char *
+status_reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+static void
+json_error(struct reply *r, int status, const char *message)
+{
+	r->status = status;
+	r->content_type = JSON_TYPE;
+	r->body.len = 0;
+	r->body.overflow = 0;
+	buf_puts(&r->body, "{\"error\":");
+	buf_put_json_string(&r->body, message);
+	buf_puts(&r->body, "}\n");
+}
+
+static void
+index_page(const struct app *app, struct reply *r)
+{
+	char	hms[CLOCK_HMS_LEN + 1];
+
+	clock_now_hms(hms);
+	r->content_type = HTML_TYPE;
+	buf_puts(&r->body,
+	    "<!doctype html>\n"
+	    "<html lang=\"en\">\n"
+	    "<head><meta charset=\"utf-8\"><title>");
+	buf_put_html(&r->body, app->timezone);
+	buf_puts(&r->body, " time</title></head>\n<body>\n<h1>Time in ");
+	buf_put_html(&r->body, app->timezone);
+	buf_puts(&r->body, "</h1>\n<p id=\"time\">");
+	buf_puts(&r->body, hms);
+	buf_puts(&r->body, "</p>\n<p>Served by <code id=\"host\">");
+	buf_put_html(&r->body, app->hostname);
+	buf_puts(&r->body, "</code></p>\n</body>\n</html>\n");
+}
+
+static void
+time_json(struct reply *r)
+{
+	char	hms[CLOCK_HMS_LEN + 1];
+
+	clock_now_hms(hms);
+	buf_printf(&r->body, "{\"time\":\"%s\"}\n", hms);
+}
+
+void
+respond(const struct app *app, enum method method, enum route route,
+    struct reply *r)
+{
+	struct store_stats	st;
+	char			err[512];
+	uint64_t		count;
+
+	r->status = 200;
+	r->content_type = JSON_TYPE;
+	r->allow = 0;
+	if (method == METHOD_OTHER) {
+		json_error(r, 405, "method not allowed");
+		r->allow = 1;
+		return;
+	}
+	switch (route) {
+	case ROUTE_INDEX:
+	case ROUTE_TIME:
+		/* A visit is stored before its answer goes out. */
+		if (route_counts_visit(route, method) &&
+		    store_visit(app->store, &count, err, sizeof(err)) == -1) {
+			json_error(r, 503, err);
+			break;
+		}
+		if (route == ROUTE_INDEX)
+			index_page(app, r);
+		else
+			time_json(r);
+		break;
+	case ROUTE_VISITS:
+		if (store_read(app->store, &count, err, sizeof(err)) == -1)
+			json_error(r, 503, err);
+		else {
+			buf_puts(&r->body, "{\"visits\":");
+			buf_put_u64(&r->body, count);
+			buf_puts(&r->body, "}\n");
+		}
+		break;
+	case ROUTE_HEALTHZ:
+		buf_puts(&r->body, "{\"status\":\"ok\"}\n");
+		break;
+	case ROUTE_READYZ:
+		if (store_check(app->store, err, sizeof(err)) == -1) {
+			r->status = 503;
+			buf_puts(&r->body, "{\"status\":\"not ready\","
+			    "\"error\":");
+			buf_put_json_string(&r->body, err);
+			buf_puts(&r->body, "}\n");
+		} else
+			buf_puts(&r->body, "{\"status\":\"ready\"}\n");
+		break;
+	case ROUTE_METRICS:
+		store_stats(app->store, &st);
+		r->content_type = METRICS_TYPE;
+		metrics_render(app->metrics, &st, &r->body);
+		break;
+	case ROUTE_NOT_FOUND:
+		json_error(r, 404, "not found");
+		break;
+	}
+	if (r->body.overflow)
+		json_error(r, 500, "answer too large");
+}
+
+/* The CGI-style header block that libfcgi sends ahead of the body. */
+void
+reply_head(const struct app *app, const struct reply *r, struct buf *out)
+{
+	buf_printf(out, "Status: %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Served-By: %s\r\n",
+	    r->status, status_reason(r->status), r->content_type,
+	    r->body.len, app->hostname);
+	if (r->allow)
+		buf_puts(out, "Allow: GET, HEAD\r\n");
+	buf_puts(out, "\r\n");
+}

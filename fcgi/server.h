@@ -1,0 +1,17 @@
+/*
+ * server.h: the request slots (threads) and their FastCGI connections.
+ */
+#ifndef VISITS_SERVER_H
+#define VISITS_SERVER_H
+
+#include "respond.h"
+
+struct server;
+
+struct server	*server_start(const struct app *, int listen_fd,
+		    unsigned threads, unsigned io_timeout,
+		    char *errbuf, size_t errlen);
+void		 server_stop(struct server *);
+int		 server_wait(struct server *);
+
+#endif

@@ -1,0 +1,742 @@
+/*
+ * store.c: the counter file, with atomic updates and group commit.
+ *
+ * Threads that want to record a visit queue a waiter.  Whichever waiting
+ * thread finds no update in progress becomes the leader: it takes the whole
+ * queue, writes count + n once (temp file, sync, rename, directory sync),
+ * and hands every waiter its own visit number.  Visits that arrive during
+ * that write queue up for the next one, so one sync serves many requests.
+ *
+ * Only the leader touches the disk and the fields marked "leader only";
+ * the fields under `lock` are what other threads read.
+ *
+ * Before every update the leader opens the data directory by path (so a
+ * remount, a read-only bind mount or a replaced directory is seen at once),
+ * checks that the directory is the one it locked, and that the counter file
+ * is still the one it last wrote; a file changed by someone else is read
+ * and checked again, and a file that is not a valid count stops counting.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "store.h"
+
+#define READY_CACHE_NS	1000000000LL	/* /readyz writes at most 1/s */
+
+struct waiter {
+	unsigned	 increment;	/* 1: a visit, 0: a check */
+	int		 done;
+	int		 failed;
+	uint64_t	 count;
+	char		*errbuf;
+	size_t		 errlen;
+	struct waiter	*next;
+};
+
+struct file_id {
+	int		 exists;
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtime;
+	struct timespec	 ctime;
+};
+
+struct store {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 batch_done;
+	struct waiter	*queue;
+	struct waiter	**queue_tail;
+	int		 committing;
+	uint64_t	 count;		/* under lock: count in the file */
+	int		 count_known;	/* under lock */
+	int		 ready;		/* under lock */
+	long long	 last_write_ns;	/* under lock, CLOCK_MONOTONIC */
+	char		 error[512];	/* under lock: why not ready */
+	uint64_t	 commits;	/* under lock */
+	uint64_t	 commit_visits;	/* under lock */
+	uint64_t	 errors;	/* under lock */
+
+	/* Leader only. */
+	char		*dir;
+	char		*file_path;
+	int		 durable;
+	int		 lockfd;	/* the locked directory, or -1 */
+	dev_t		 lock_dev;
+	ino_t		 lock_ino;
+	int		 loaded;	/* count matches `file` on disk */
+	struct file_id	 file;
+};
+
+static long long	monotonic_ns(void);
+static void		file_id_set(struct file_id *, const struct stat *);
+static int		file_id_same(const struct file_id *,
+			    const struct stat *);
+static int		fail(char *, size_t, const char *, const char *,
+			    int);
+static int		dir_open(struct store *, int *, char *, size_t);
+static int		dir_lock(struct store *, int, const struct stat *,
+			    char *, size_t);
+static int		file_load(struct store *, int, char *, size_t);
+static int		file_check(struct store *, int, char *, size_t);
+static int		file_write(struct store *, int, uint64_t, char *,
+			    size_t);
+static int		write_all(int, const char *, size_t);
+static int		commit(struct store *, uint64_t, uint64_t *, char *,
+			    size_t);
+static void		run_queue(struct store *, struct waiter *);
+static void		finish_batch(struct store *, struct waiter *, int,
+			    uint64_t, const char *);
+
+static long long
+monotonic_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void
+file_id_set(struct file_id *id, const struct stat *st)
+{
+	id->exists = 1;
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime = st->st_mtim;
+	id->ctime = st->st_ctim;
+}
+
+static int
+file_id_same(const struct file_id *id, const struct stat *st)
+{
+	return id->exists && id->dev == st->st_dev && id->ino == st->st_ino &&
+	    id->size == st->st_size &&
+	    id->mtime.tv_sec == st->st_mtim.tv_sec &&
+	    id->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	    id->ctime.tv_sec == st->st_ctim.tv_sec &&
+	    id->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* "what: doing: strerror", like spawn-fcgi's messages.  Returns -1. */
+static int
+fail(char *errbuf, size_t errlen, const char *what, const char *doing,
+    int errnum)
+{
+	char	e[128];
+
+	snprintf(errbuf, errlen, "%s: %s: %s", what, doing,
+	    errstr(errnum, e, sizeof(e)));
+	return -1;
+}
+
+/*
+ * The count: 1 to 20 ASCII digits, no leading zero, at most
+ * 18446744073709551615, then an optional newline and nothing else.
+ */
+int
+store_parse_count(const char *text, size_t len, uint64_t *out, char *why,
+    size_t whylen)
+{
+	uint64_t	v = 0;
+	size_t		i, digits;
+
+	if (len == 0) {
+		snprintf(why, whylen, "the file is empty");
+		return -1;
+	}
+	digits = len;
+	if (text[len - 1] == '\n')
+		digits = len - 1;
+	if (digits == 0) {
+		snprintf(why, whylen, "no digits before the newline");
+		return -1;
+	}
+	for (i = 0; i < digits; i++) {
+		unsigned char	c = (unsigned char)text[i];
+
+		if (c < '0' || c > '9') {
+			if (c == '-' && i == 0)
+				snprintf(why, whylen, "negative number");
+			else if (c >= 0x20 && c < 0x7f)
+				snprintf(why, whylen, "unexpected '%c' at "
+				    "byte %zu", c, i + 1);
+			else
+				snprintf(why, whylen, "unexpected byte 0x%02x "
+				    "at byte %zu", c, i + 1);
+			return -1;
+		}
+		if (v > (UINT64_MAX - (uint64_t)(c - '0')) / 10) {
+			snprintf(why, whylen, "number larger than the "
+			    "maximum count %llu",
+			    (unsigned long long)UINT64_MAX);
+			return -1;
+		}
+		v = v * 10 + (uint64_t)(c - '0');
+	}
+	if (text[0] == '0' && digits > 1) {
+		snprintf(why, whylen, "leading zero");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Open the data directory by its path (-1 on error, -2 when another
+ * process holds it).  The first time, and whenever the
+ * path now names another directory, lock it (flock on the directory itself,
+ * which works on a read-only mount too) so that two processes never write
+ * the same counter.
+ */
+static int
+dir_open(struct store *s, int *dirfd, char *errbuf, size_t errlen)
+{
+	struct stat	st;
+	int		fd;
+
+	fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			snprintf(errbuf, errlen, "%s: data directory does "
+			    "not exist", s->dir);
+		else
+			fail(errbuf, errlen, s->dir, "open data directory",
+			    errno);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		fail(errbuf, errlen, s->dir, "stat", errno);
+		close(fd);
+		return -1;
+	}
+	if (s->lockfd == -1 || st.st_dev != s->lock_dev ||
+	    st.st_ino != s->lock_ino) {
+		int	rc = dir_lock(s, fd, &st, errbuf, errlen);
+
+		if (rc != 0) {
+			close(fd);
+			return rc;
+		}
+	}
+	*dirfd = fd;
+	return 0;
+}
+
+static int
+dir_lock(struct store *s, int fd, const struct stat *st, char *errbuf,
+    size_t errlen)
+{
+	int	lockfd;
+
+	lockfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (lockfd == -1)
+		return fail(errbuf, errlen, s->dir, "dup", errno);
+	if (flock(lockfd, LOCK_EX | LOCK_NB) == -1) {
+		int	busy = errno == EWOULDBLOCK;
+
+		if (busy)
+			snprintf(errbuf, errlen, "%s: data directory is in "
+			    "use by another visits-fcgi process (flock)",
+			    s->dir);
+		else
+			fail(errbuf, errlen, s->dir, "flock", errno);
+		close(lockfd);
+		return busy ? -2 : -1;
+	}
+	if (s->lockfd != -1) {
+		log_warn("store_directory_changed", "%s now names another "
+		    "directory: reading its counter file", s->dir);
+		close(s->lockfd);
+	}
+	s->lockfd = lockfd;
+	s->lock_dev = st->st_dev;
+	s->lock_ino = st->st_ino;
+	s->loaded = 0;
+	return 0;
+}
+
+/* Read and check the counter file; a missing file is a count of 0. */
+static int
+file_load(struct store *s, int dirfd, char *errbuf, size_t errlen)
+{
+	char		text[STORE_MAX_FILE_SIZE + 1], why[128];
+	struct stat	st;
+	uint64_t	v;
+	ssize_t		n;
+	int		fd;
+
+	/* O_NONBLOCK: a FIFO put in the file's place must not hang us. */
+	fd = openat(dirfd, STORE_FILE_NAME,
+	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1) {
+		if (errno == ENOENT) {
+			s->file.exists = 0;
+			s->loaded = 1;
+			pthread_mutex_lock(&s->lock);
+			s->count = 0;
+			s->count_known = 1;
+			pthread_mutex_unlock(&s->lock);
+			return 0;
+		}
+		if (errno == ELOOP) {
+			snprintf(errbuf, errlen, "%s: is a symbolic link, "
+			    "not a counter file: refusing to count",
+			    s->file_path);
+			return -1;
+		}
+		return fail(errbuf, errlen, s->file_path, "open", errno);
+	}
+	if (fstat(fd, &st) == -1) {
+		fail(errbuf, errlen, s->file_path, "stat", errno);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(errbuf, errlen, "%s: is %s, not a counter file: "
+		    "refusing to count", s->file_path,
+		    S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if (st.st_size > STORE_MAX_FILE_SIZE) {
+		snprintf(errbuf, errlen, "%s: is %lld bytes long, a count is "
+		    "at most 21: refusing to count (fix or remove the file)",
+		    s->file_path, (long long)st.st_size);
+		close(fd);
+		return -1;
+	}
+	n = pread(fd, text, sizeof(text), 0);
+	if (n == -1) {
+		fail(errbuf, errlen, s->file_path, "read", errno);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (store_parse_count(text, (size_t)n, &v, why, sizeof(why)) == -1) {
+		snprintf(errbuf, errlen, "%s: not a valid count (%s): "
+		    "refusing to count (fix or remove the file)",
+		    s->file_path, why);
+		return -1;
+	}
+	file_id_set(&s->file, &st);
+	s->loaded = 1;
+	pthread_mutex_lock(&s->lock);
+	s->count = v;
+	s->count_known = 1;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* Is the file still the one we last wrote?  If not, read it again. */
+static int
+file_check(struct store *s, int dirfd, char *errbuf, size_t errlen)
+{
+	struct stat	st;
+	uint64_t	before;
+
+	if (s->loaded) {
+		if (fstatat(dirfd, STORE_FILE_NAME, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			if (file_id_same(&s->file, &st))
+				return 0;
+		} else if (errno == ENOENT && !s->file.exists)
+			return 0;
+		else if (errno != ENOENT)
+			return fail(errbuf, errlen, s->file_path, "stat",
+			    errno);
+		s->loaded = 0;
+		pthread_mutex_lock(&s->lock);
+		before = s->count;
+		s->count_known = 0;
+		pthread_mutex_unlock(&s->lock);
+		if (file_load(s, dirfd, errbuf, errlen) == -1)
+			return -1;
+		log_warn("store_file_changed", "%s was changed by another "
+		    "program: continuing from %llu (was %llu)", s->file_path,
+		    (unsigned long long)s->count, (unsigned long long)before);
+		return 0;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->count_known = 0;
+	pthread_mutex_unlock(&s->lock);
+	return file_load(s, dirfd, errbuf, errlen);
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Replace the counter file with `value`: write the temp file, sync it,
+ * rename it over the counter file, sync the directory.  Until the rename
+ * the counter file is untouched, so every failure before it leaves the old
+ * count in place.
+ */
+static int
+file_write(struct store *s, int dirfd, uint64_t value, char *errbuf,
+    size_t errlen)
+{
+	char		text[24];
+	struct buf	b;
+	struct stat	st;
+	int		fd, saved;
+
+	buf_init(&b, text, sizeof(text));
+	buf_put_u64(&b, value);
+	buf_append(&b, "\n", 1);
+
+	fd = openat(dirfd, STORE_TEMP_NAME,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd == -1)
+		return fail(errbuf, errlen, s->dir, "create " STORE_TEMP_NAME,
+		    errno);
+	if (write_all(fd, b.data, b.len) == -1) {
+		fail(errbuf, errlen, s->dir, "write " STORE_TEMP_NAME, errno);
+		goto undo;
+	}
+	if (s->durable && fdatasync(fd) == -1) {
+		fail(errbuf, errlen, s->dir, "sync " STORE_TEMP_NAME, errno);
+		goto undo;
+	}
+	if (renameat(dirfd, STORE_TEMP_NAME, dirfd, STORE_FILE_NAME) == -1) {
+		fail(errbuf, errlen, s->file_path, "rename over", errno);
+		goto undo;
+	}
+	/*
+	 * From here the new count is in the file.  If the directory sync
+	 * fails we cannot promise it survives a power loss, so the visit is
+	 * refused; the file is read again on the next try.
+	 */
+	if (s->durable && fsync(dirfd) == -1) {
+		saved = errno;
+		close(fd);
+		s->loaded = 0;
+		return fail(errbuf, errlen, s->dir, "sync directory", saved);
+	}
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		close(fd);
+		s->loaded = 0;
+		return fail(errbuf, errlen, s->file_path, "stat", saved);
+	}
+	if (close(fd) == -1) {
+		s->loaded = 0;
+		return fail(errbuf, errlen, s->file_path, "close", errno);
+	}
+	file_id_set(&s->file, &st);
+	return 0;
+
+undo:
+	saved = errno;
+	close(fd);
+	(void)unlinkat(dirfd, STORE_TEMP_NAME, 0);
+	errno = saved;
+	return -1;
+}
+
+/* One update for a whole batch: `increment` visits (0 for a check). */
+static int
+commit(struct store *s, uint64_t increment, uint64_t *newcount, char *errbuf,
+    size_t errlen)
+{
+	uint64_t	value;
+	int		dirfd, rc = -1;
+
+	if (dir_open(s, &dirfd, errbuf, errlen) != 0)
+		return -1;
+	if (file_check(s, dirfd, errbuf, errlen) == -1)
+		goto out;
+	/* Only the leader changes s->count, so reading it here is safe. */
+	value = s->count;
+	if (increment > UINT64_MAX - value) {
+		snprintf(errbuf, errlen, "%s: the count is at its maximum "
+		    "%llu", s->file_path, (unsigned long long)value);
+		goto out;
+	}
+	value += increment;
+	if (file_write(s, dirfd, value, errbuf, errlen) == -1)
+		goto out;
+	*newcount = value;
+	rc = 0;
+out:
+	close(dirfd);
+	return rc;
+}
+
+static void
+finish_batch(struct store *s, struct waiter *batch, int rc,
+    uint64_t newcount, const char *err)
+{
+	struct waiter	*w;
+	uint64_t	 increment = 0, running;
+	int		 was_ready = s->ready;
+
+	for (w = batch; w != NULL; w = w->next)
+		increment += w->increment;
+	if (rc == 0) {
+		running = newcount - increment;
+		for (w = batch; w != NULL; w = w->next) {
+			running += w->increment;
+			w->count = w->increment ? running : newcount;
+		}
+		s->count = newcount;
+		s->count_known = 1;
+		s->ready = 1;
+		s->error[0] = '\0';
+		s->last_write_ns = monotonic_ns();
+		s->commits++;
+		s->commit_visits += increment;
+		if (!was_ready)
+			log_info("store_ready", "%s: counting from %llu",
+			    s->file_path, (unsigned long long)newcount);
+	} else {
+		/* Log a failure once, not once per refused request. */
+		if (was_ready || strcmp(s->error, err) != 0)
+			log_error("store_failed", "%s", err);
+		s->ready = 0;
+		snprintf(s->error, sizeof(s->error), "%s", err);
+		s->errors++;
+	}
+	for (w = batch; w != NULL; w = w->next) {
+		w->failed = rc != 0;
+		if (rc != 0 && w->errbuf != NULL)
+			snprintf(w->errbuf, w->errlen, "%s", err);
+		w->done = 1;
+	}
+}
+
+static void
+run_queue(struct store *s, struct waiter *me)
+{
+	struct waiter	*batch, *w;
+	uint64_t	 increment, newcount = 0;
+	char		 err[512];
+	int		 rc;
+
+	me->done = 0;
+	me->next = NULL;
+	pthread_mutex_lock(&s->lock);
+	*s->queue_tail = me;
+	s->queue_tail = &me->next;
+	while (!me->done) {
+		if (s->committing) {
+			pthread_cond_wait(&s->batch_done, &s->lock);
+			continue;
+		}
+		/* Lead: take everyone queued so far, self included. */
+		batch = s->queue;
+		s->queue = NULL;
+		s->queue_tail = &s->queue;
+		s->committing = 1;
+		increment = 0;
+		for (w = batch; w != NULL; w = w->next)
+			increment += w->increment;
+		pthread_mutex_unlock(&s->lock);
+
+		err[0] = '\0';
+		rc = commit(s, increment, &newcount, err, sizeof(err));
+
+		pthread_mutex_lock(&s->lock);
+		finish_batch(s, batch, rc, newcount, err);
+		s->committing = 0;
+		pthread_cond_broadcast(&s->batch_done);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct store *
+store_open(const char *dir, int durable, enum store_open_result *result,
+    char *errbuf, size_t errlen)
+{
+	struct store	*s;
+	size_t		 n;
+	int		 dirfd;
+
+	*result = STORE_OPEN_OK;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	n = strlen(dir) + sizeof("/" STORE_FILE_NAME);
+	s->dir = strdup(dir);
+	s->file_path = malloc(n);
+	if (s->dir == NULL || s->file_path == NULL) {
+		free(s->dir);
+		free(s->file_path);
+		free(s);
+		return NULL;
+	}
+	snprintf(s->file_path, n, "%s/%s", dir, STORE_FILE_NAME);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->batch_done, NULL);
+	s->queue_tail = &s->queue;
+	s->durable = durable;
+	s->lockfd = -1;
+	snprintf(s->error, sizeof(s->error), "not loaded yet");
+
+	/*
+	 * Load now so that a locked directory stops the program at start.
+	 * Other problems (no directory yet, a bad file) leave the store not
+	 * ready; every request tries again.
+	 */
+	errbuf[0] = '\0';
+	switch (dir_open(s, &dirfd, errbuf, errlen)) {
+	case -2:
+		*result = STORE_OPEN_LOCKED;
+		store_close(s);
+		return NULL;
+	case -1:
+		break;
+	default:
+		if (file_load(s, dirfd, errbuf, errlen) == 0) {
+			errbuf[0] = '\0';
+			log_info("store_loaded", "%s: count %llu, %s",
+			    s->file_path, (unsigned long long)s->count,
+			    durable ? "durable" : "not durable");
+		}
+		close(dirfd);
+		break;
+	}
+	if (errbuf[0] != '\0') {
+		log_error("store_failed", "%s", errbuf);
+		snprintf(s->error, sizeof(s->error), "%s", errbuf);
+	}
+	return s;
+}
+
+int
+store_visit(struct store *s, uint64_t *count, char *errbuf, size_t errlen)
+{
+	struct waiter	w;
+
+	memset(&w, 0, sizeof(w));
+	w.increment = 1;
+	w.errbuf = errbuf;
+	w.errlen = errlen;
+	run_queue(s, &w);
+	if (w.failed)
+		return -1;
+	*count = w.count;
+	return 0;
+}
+
+/* The count without a visit; a store that never loaded tries again. */
+int
+store_read(struct store *s, uint64_t *count, char *errbuf, size_t errlen)
+{
+	int	known;
+
+	pthread_mutex_lock(&s->lock);
+	known = s->count_known;
+	*count = s->count;
+	pthread_mutex_unlock(&s->lock);
+	if (known)
+		return 0;
+	return store_check(s, errbuf, errlen) == 0 ?
+	    store_read(s, count, errbuf, errlen) : -1;
+}
+
+/*
+ * Readiness: loaded and writable.  "Writable" is proven by writing the
+ * current count again, at most once a second; visits prove it as well.
+ */
+int
+store_check(struct store *s, char *errbuf, size_t errlen)
+{
+	struct waiter	w;
+	int		fresh;
+
+	pthread_mutex_lock(&s->lock);
+	fresh = s->ready &&
+	    monotonic_ns() - s->last_write_ns < READY_CACHE_NS;
+	pthread_mutex_unlock(&s->lock);
+	if (fresh)
+		return 0;
+	memset(&w, 0, sizeof(w));
+	w.increment = 0;
+	w.errbuf = errbuf;
+	w.errlen = errlen;
+	run_queue(s, &w);
+	return w.failed ? -1 : 0;
+}
+
+void
+store_stats(struct store *s, struct store_stats *st)
+{
+	pthread_mutex_lock(&s->lock);
+	st->count = s->count;
+	st->ready = s->ready;
+	st->commits = s->commits;
+	st->commit_visits = s->commit_visits;
+	st->errors = s->errors;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Called once no request runs any more.  Without the durable setting the
+ * count so far is synced now, so that a clean stop loses nothing even on a
+ * power loss right after it.
+ */
+int
+store_close(struct store *s)
+{
+	int	dirfd, fd, rc = 0;
+
+	if (s == NULL)
+		return 0;
+	if (!s->durable && s->loaded && s->file.exists && s->lockfd != -1) {
+		dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = dirfd == -1 ? -1 : openat(dirfd, STORE_FILE_NAME,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd == -1 || fsync(fd) == -1 || fsync(dirfd) == -1) {
+			char	e[128];
+
+			log_error("store_sync_failed", "%s: sync at exit: %s",
+			    s->file_path, errstr(errno, e, sizeof(e)));
+			rc = -1;
+		}
+		if (fd != -1)
+			close(fd);
+		if (dirfd != -1)
+			close(dirfd);
+	}
+	if (s->lockfd != -1)
+		close(s->lockfd);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->batch_done);
+	free(s->dir);
+	free(s->file_path);
+	free(s);
+	return rc;
+}

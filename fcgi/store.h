@@ -1,0 +1,53 @@
+/*
+ * store.h: the visit counter file, DIR/visits.
+ *
+ * The file holds the count in ASCII decimal and a newline.  Every update
+ * writes DIR/visits.tmp and renames it over DIR/visits, so a reader or a
+ * crash sees the old or the new complete number, never a torn one.  With
+ * the durable setting the new file and the directory are synced before a
+ * visit is acknowledged.  Concurrent visits share one update (group commit):
+ * the first waiting thread writes for everyone who queued behind it.
+ *
+ * A file that is not a valid count is never overwritten: the store refuses
+ * to count, says why, and tries again on the next request, so fixing the
+ * file (or the disk) brings it back without a restart.
+ */
+#ifndef VISITS_STORE_H
+#define VISITS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_FILE_NAME		"visits"
+#define STORE_TEMP_NAME		"visits.tmp"
+#define STORE_MAX_FILE_SIZE	32	/* 20 digits and a newline fit */
+
+struct store;
+
+struct store_stats {
+	uint64_t	count;		/* last count on disk */
+	int		ready;		/* loaded and last write worked */
+	uint64_t	commits;	/* successful file updates */
+	uint64_t	commit_visits;	/* visits those updates recorded */
+	uint64_t	errors;		/* failed loads and updates */
+};
+
+enum store_open_result {
+	STORE_OPEN_OK,		/* possibly not ready yet: see store_check */
+	STORE_OPEN_LOCKED	/* another process owns the directory */
+};
+
+struct store	*store_open(const char *dir, int durable,
+		    enum store_open_result *, char *errbuf, size_t errlen);
+int		 store_visit(struct store *, uint64_t *count,
+		    char *errbuf, size_t errlen);
+int		 store_read(struct store *, uint64_t *count,
+		    char *errbuf, size_t errlen);
+int		 store_check(struct store *, char *errbuf, size_t errlen);
+void		 store_stats(struct store *, struct store_stats *);
+int		 store_close(struct store *);
+
+int		 store_parse_count(const char *, size_t, uint64_t *,
+		    char *why, size_t whylen);
+
+#endif
