@@ -1,0 +1,104 @@
+/* Flags, environment variables and their errors. */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "options.h"
+#include "tap.h"
+
+static enum options_result
+parse(struct options *opt, char *err, size_t errlen, ...)
+{
+	char	*argv[16];
+	int	 argc = 0;
+	va_list	 ap;
+
+	argv[argc++] = "visits-fcgi";
+	va_start(ap, errlen);
+	while ((argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	return options_parse(opt, argc, argv, err, errlen);
+}
+
+int
+main(void)
+{
+	struct options	opt;
+	char		err[256];
+	unsigned	u;
+
+	unsetenv("VISITS_DATA_DIR");
+	unsetenv("VISITS_TIMEZONE");
+	unsetenv("VISITS_DURABLE");
+	unsetenv("VISITS_THREADS");
+	unsetenv("VISITS_BACKLOG");
+	unsetenv("VISITS_IO_TIMEOUT");
+
+	is_int(parse(&opt, err, sizeof(err), NULL), OPTIONS_OK, "defaults");
+	is_str(opt.data_dir, "/data", "data dir /data");
+	is_str(opt.timezone, "Europe/Moscow", "Moscow time");
+	ok(opt.durable, "durable by default");
+	is_int(opt.threads, 32, "32 threads");
+	ok(opt.socket_path == NULL, "fd 0 by default");
+
+	setenv("VISITS_DATA_DIR", "/env/data", 1);
+	setenv("VISITS_TIMEZONE", "UTC", 1);
+	setenv("VISITS_DURABLE", "0", 1);
+	setenv("VISITS_THREADS", "8", 1);
+	is_int(parse(&opt, err, sizeof(err), NULL), OPTIONS_OK, "env");
+	is_str(opt.data_dir, "/env/data", "VISITS_DATA_DIR");
+	is_str(opt.timezone, "UTC", "VISITS_TIMEZONE");
+	ok(!opt.durable, "VISITS_DURABLE=0");
+	is_int(opt.threads, 8, "VISITS_THREADS");
+
+	is_int(parse(&opt, err, sizeof(err), "-d", "/flag", "--durable",
+	    "--threads", "64", "-s", "/run/x.sock", "--io-timeout", "0",
+	    NULL), OPTIONS_OK, "flags");
+	is_str(opt.data_dir, "/flag", "flags beat the environment");
+	ok(opt.durable, "--durable beats VISITS_DURABLE=0");
+	is_int(opt.threads, 64, "--threads");
+	is_str(opt.socket_path, "/run/x.sock", "--socket");
+	is_int(opt.io_timeout, 0, "--io-timeout 0");
+
+	is_int(parse(&opt, err, sizeof(err), "--data-dir=/eq", NULL),
+	    OPTIONS_OK, "--opt=value form");
+	is_str(opt.data_dir, "/eq", "parsed");
+
+	is_int(parse(&opt, err, sizeof(err), "--threads", "0", NULL),
+	    OPTIONS_ERROR, "0 threads refused");
+	has_str(err, "--threads", "error names the flag");
+	is_int(parse(&opt, err, sizeof(err), "--threads", "12x", NULL),
+	    OPTIONS_ERROR, "trailing garbage refused");
+	is_int(parse(&opt, err, sizeof(err), "--threads", "-1", NULL),
+	    OPTIONS_ERROR, "negative refused");
+	is_int(parse(&opt, err, sizeof(err), "--threads", "99999999999",
+	    NULL), OPTIONS_ERROR, "huge refused");
+	is_int(parse(&opt, err, sizeof(err), "--frobnicate", NULL),
+	    OPTIONS_ERROR, "unknown flag");
+	has_str(err, "--frobnicate", "error names it");
+	is_int(parse(&opt, err, sizeof(err), "--socket", NULL),
+	    OPTIONS_ERROR, "missing value");
+	is_int(parse(&opt, err, sizeof(err), "extra", NULL),
+	    OPTIONS_ERROR, "stray argument");
+	is_int(parse(&opt, err, sizeof(err), "-d", "", NULL),
+	    OPTIONS_ERROR, "empty data dir");
+
+	setenv("VISITS_DURABLE", "maybe", 1);
+	is_int(parse(&opt, err, sizeof(err), NULL), OPTIONS_ERROR,
+	    "bad VISITS_DURABLE");
+	has_str(err, "VISITS_DURABLE", "error names the variable");
+	setenv("VISITS_DURABLE", "1", 1);
+	setenv("VISITS_THREADS", "lots", 1);
+	is_int(parse(&opt, err, sizeof(err), NULL), OPTIONS_ERROR,
+	    "bad VISITS_THREADS");
+	unsetenv("VISITS_THREADS");
+
+	ok(parse_unsigned("4294967295", 0, 4294967295u, &u) == 0 &&
+	    u == 4294967295u, "parse_unsigned max");
+	ok(parse_unsigned("4294967296", 0, 4294967295u, &u) == -1,
+	    "parse_unsigned past max");
+	ok(parse_unsigned(" 1", 0, 10, &u) == -1, "no leading space");
+	ok(parse_unsigned("+1", 0, 10, &u) == -1, "no sign");
+	return tap_done();
+}
