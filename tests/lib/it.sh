@@ -1,0 +1,106 @@
+# shellcheck shell=bash
+# tests/lib/it.sh: what every integration test starts with.  Source it
+# first: it loads tap.sh and stack.sh, checks the environment (fails, never
+# skips), makes a private directory under $TMPDIR and cleans everything up
+# on exit (the stack, mounts registered with it_on_exit, the directory).
+#
+#   it_tmp                  the test's directory (short: socket paths)
+#   it_on_exit CMD          run CMD at exit, before the stack is stopped
+#   http METHOD PATH        one request through nginx: http_code, http_body
+#                           (exact, with its final newline), headers via hdr
+#   hdr NAME                value of a header of the last http answer
+#   visits                  visits := the count, from GET /visits
+#   file_count              file_count := content of the counter file
+#   fcgi_client ARGS...     tests/lib/fcgi_client.py
+#   fail_diag FILE          show a log file as TAP diagnostics
+
+set -u
+
+it_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib/tap.sh
+. "$it_lib/tap.sh"
+# shellcheck source=tests/lib/stack.sh
+. "$it_lib/stack.sh"
+
+need curl jq python3 nginx spawn-fcgi setsid
+if [ -z "${VISITS_FCGI:-}" ]; then
+	bail_out "VISITS_FCGI is not set (run the tests with make check)"
+fi
+if [ ! -x "$VISITS_FCGI" ]; then
+	bail_out "no program at $VISITS_FCGI (build it first)"
+fi
+
+it_tmp=$(mktemp -d "${TMPDIR:-/tmp}/visits-it.XXXXXX") ||
+	bail_out "cannot create a directory under ${TMPDIR:-/tmp}"
+it_exit_cmds=()
+
+it_on_exit() {
+	it_exit_cmds+=("$1")
+}
+
+it_cleanup() {
+	local i rc=$?
+	trap - EXIT INT TERM HUP
+	for ((i = ${#it_exit_cmds[@]} - 1; i >= 0; i--)); do
+		eval "${it_exit_cmds[$i]}" || :
+	done
+	stack_stop >/dev/null 2>&1 || :
+	# Never remove across a mount left behind.
+	if ! grep -q " $it_tmp[/ ]" /proc/mounts; then
+		rm -rf "$it_tmp"
+	else
+		echo "# left $it_tmp: something is still mounted below it"
+	fi
+	exit $rc
+}
+trap it_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+fcgi_client() {
+	python3 "$it_lib/fcgi_client.py" "$@"
+}
+
+http() {
+	local method=$1 path=$2
+	local -a args=(-sS --max-time 20 -D "$it_tmp/http.hdrs"
+	    -o "$it_tmp/http.body" -w '%{http_code}')
+	case $method in
+	GET) ;;
+	# -X HEAD (not -I): curl then waits for a body, so any body bytes on
+	# the wire land in http.body; Connection: close ends the wait.
+	HEAD) args+=(-X HEAD -H 'Connection: close') ;;
+	*) args+=(-X "$method") ;;
+	esac
+	: >"$it_tmp/http.body"
+	http_code=$(curl "${args[@]}" "$STACK_BASE_URL$path" 2>/dev/null)
+	[ -n "$http_code" ] || http_code=000
+	http_body=$(cat "$it_tmp/http.body"; echo x)
+	http_body=${http_body%x}
+}
+
+hdr() {
+	tr -d '\r' <"$it_tmp/http.hdrs" | awk -v n="$1" '
+	    BEGIN { n = tolower(n) }
+	    { i = index($0, ":") }
+	    i > 0 && tolower(substr($0, 1, i - 1)) == n {
+		v = substr($0, i + 1); sub(/^[ \t]+/, "", v); print v; exit
+	    }'
+}
+
+visits() {
+	http GET /visits
+	visits=$(printf '%s' "$http_body" | jq -r '.visits' 2>/dev/null)
+	[ -n "$visits" ] || visits="(no answer: $http_code $http_body)"
+}
+
+file_count() {
+	file_count=$(cat "$STACK_DATA_DIR/visits" 2>/dev/null) ||
+		file_count="(no file)"
+}
+
+fail_diag() {
+	if [ -s "$1" ]; then
+		diag "--- $1:"
+		diag "$(tail -n "${2:-30}" "$1")"
+	fi
+}
