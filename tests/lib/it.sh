@@ -5,14 +5,21 @@
 # on exit (the stack, mounts registered with it_on_exit, the directory).
 #
 #   it_tmp                  the test's directory (short: socket paths)
-#   it_on_exit CMD          run CMD at exit, before the stack is stopped
+#   it_on_exit CMD          run CMD at exit, after the stack is stopped
+#                           (last registered, first run)
 #   http METHOD PATH        one request through nginx: http_code, http_body
 #                           (exact, with its final newline), headers via hdr
 #   hdr NAME                value of a header of the last http answer
 #   visits                  visits := the count, from GET /visits
 #   file_count              file_count := content of the counter file
 #   fcgi_client ARGS...     tests/lib/fcgi_client.py
-#   fail_diag FILE          show a log file as TAP diagnostics
+#   own_start SOCK LOG [ARGS...]
+#                           visits-fcgi --socket SOCK in the background
+#                           (own_pid); status 0 once it answers there
+#   own_stop PID [SIGNAL]   SIGTERM (or SIGNAL), then exit_status PID 15
+#   exit_status PID SECS    status := PID's exit status, or "timeout"
+#                           (then it is killed)
+#   fail_diag FILE [N]      after a failure: a log's end as TAP diagnostics
 
 set -u
 
@@ -33,6 +40,7 @@ fi
 it_tmp=$(mktemp -d "${TMPDIR:-/tmp}/visits-it.XXXXXX") ||
 	bail_out "cannot create a directory under ${TMPDIR:-/tmp}"
 it_exit_cmds=()
+it_own_pids=()
 
 it_on_exit() {
 	it_exit_cmds+=("$1")
@@ -41,10 +49,13 @@ it_on_exit() {
 it_cleanup() {
 	local i rc=$?
 	trap - EXIT INT TERM HUP
+	stack_stop >/dev/null 2>&1 || :
+	for i in "${it_own_pids[@]}"; do
+		kill -KILL "$i" 2>/dev/null
+	done
 	for ((i = ${#it_exit_cmds[@]} - 1; i >= 0; i--)); do
 		eval "${it_exit_cmds[$i]}" || :
 	done
-	stack_stop >/dev/null 2>&1 || :
 	# Never remove across a mount left behind.
 	if ! grep -q " $it_tmp[/ ]" /proc/mounts; then
 		rm -rf "$it_tmp"
@@ -58,6 +69,37 @@ trap 'exit 130' INT TERM HUP
 
 fcgi_client() {
 	python3 "$it_lib/fcgi_client.py" "$@"
+}
+
+exit_status() {
+	status=timeout
+	if stack_wait_exit "$1" "$2"; then
+		status=$stack_status
+	else
+		kill -KILL "$1" 2>/dev/null
+	fi
+}
+
+own_start() {
+	local sock=$1 log=$2 i
+	shift 2
+	"$VISITS_FCGI" --socket "$sock" "$@" 2>"$log" &
+	own_pid=$!
+	it_own_pids+=("$own_pid")
+	for i in $(seq 200); do
+		if [ -S "$sock" ] &&
+		    fcgi_client request "$sock" --timeout 2 >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$own_pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+own_stop() {
+	kill -"${2:-TERM}" "$1" 2>/dev/null
+	exit_status "$1" 15
 }
 
 http() {
@@ -99,7 +141,7 @@ file_count() {
 }
 
 fail_diag() {
-	if [ -s "$1" ]; then
+	if [ "$tap_failed" != 0 ] && [ -s "$1" ]; then
 		diag "--- $1:"
 		diag "$(tail -n "${2:-30}" "$1")"
 	fi

@@ -1,0 +1,68 @@
+#!/bin/bash
+# More concurrent clients than the program has request slots, through
+# nginx's kept-alive upstream connections: every request answered 200 in
+# bounded time, no starvation, no hang, exact count; also with the slots
+# just above worker_processes x keepalive.
+. "$(dirname "$0")/../lib/it.sh"
+
+stack_start "$it_tmp" || bail_out "cannot start the stack"
+
+# load CLIENTS REQUESTS LIMIT: REQUESTS GETs of /time and /visits (half
+# each) over CLIENTS parallel connections, at most LIMIT seconds.
+load() {
+	local clients=$1 half=$(($2 / 2)) limit=$3 start rc=0
+	visits
+	base=$visits
+	start=$(date +%s%N)
+	timeout "$limit" curl -s -o /dev/null -w '%{http_code}\n' \
+	    --parallel --parallel-immediate --parallel-max "$clients" \
+	    --max-time 30 \
+	    "$STACK_BASE_URL/time?n=[1-$half]" \
+	    "$STACK_BASE_URL/visits?n=[1-$half]" >"$it_tmp/codes" \
+	    2>"$it_tmp/curl.err" || rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	n200=$(grep -c '^200$' "$it_tmp/codes")
+	is "$rc" 0 "$clients clients: curl finished within ${limit}s (${ms} ms)"
+	is "$n200" $((2 * half)) "$clients clients: all $((2 * half)) answered 200"
+	[ "$n200" = $((2 * half)) ] ||
+		diag "answers: $(sort "$it_tmp/codes" | uniq -c | tr '\n' ' ')"
+	visits
+	is "$visits" $((base + half)) "$clients clients: exactly $half visits counted"
+}
+
+load 200 4000 90
+
+# Kept connections: some stay open after the load, never more than
+# worker_processes x keepalive.
+need ss
+kept=$(ss -x state established 2>/dev/null | grep -c "$STACK_SOCK")
+diag "kept upstream connections after the load: $kept"
+[ "$kept" -ge 1 ] && [ "$kept" -le 16 ]
+ok $? "nginx keeps 1..16 idle upstream connections ($kept)"
+
+# Right after the load, single requests are prompt (nothing starved).
+worst=0
+for i in $(seq 50); do
+	t=$(curl -s -o /dev/null -w '%{time_total}' --max-time 10 \
+	    "$STACK_BASE_URL/healthz")
+	ms=$(awk -v t="$t" 'BEGIN { printf "%d", t * 1000 }')
+	[ "$ms" -gt "$worst" ] && worst=$ms
+done
+[ "$worst" -lt 1000 ]; ok $? "50 requests after the load: slowest ${worst} ms"
+
+grep -Eq 'upstream timed out|Resource temporarily unavailable|no live upstreams' \
+    "$STACK_LOG_DIR/nginx.err"
+is $? 1 "nginx logged no upstream timeout or refused connection"
+
+# Slots just above worker_processes x keepalive (2 x 8): still no hang.
+stack_fcgi_stop
+stack_fcgi_start --threads 17 || bail_out "cannot restart with --threads 17"
+stack_wait_http /readyz 200
+load 200 2000 90
+
+stack_stop
+ok $? "the stack stops cleanly"
+fail_diag "$STACK_LOG_DIR/nginx.err"
+fail_diag "$STACK_LOG_DIR/fcgi.log"
+
+done_testing
