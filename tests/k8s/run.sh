@@ -22,23 +22,8 @@ top=$(cd "$here/../.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/visits-k8s.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-n=0 pass=0 fail=0
-result() { # result ok|not-ok DESCRIPTION [DIAGNOSTIC...]
-	local status=$1 desc=$2
-	shift 2
-	n=$((n + 1))
-	if [ "$status" = ok ]; then
-		pass=$((pass + 1))
-		echo "ok $n - $desc"
-	else
-		fail=$((fail + 1))
-		echo "not ok $n - $desc"
-	fi
-	local d
-	for d in "$@"; do
-		printf '%s\n' "$d" | sed 's/^/#   /'
-	done
-}
+# shellcheck source=../k8s/result.sh
+. "$top/tests/k8s/result.sh"
 # Lines "ok - ..." / "not ok - ..." / "#..." from the node checkers.
 collect() {
 	local line
@@ -51,9 +36,7 @@ collect() {
 	done
 }
 finish() {
-	echo "1..$n"
-	echo "$pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
+	summary
 	exit
 }
 
@@ -64,11 +47,9 @@ for tool in kubectl node npm; do
 		finish
 	fi
 done
-# npm ci when node_modules is missing or from another package-lock.json.
-stamp=$here/node_modules/.visits-package-lock.json
-if ! cmp -s "$here/package-lock.json" "$stamp"; then
-	if out=$(cd "$here" && npm ci --no-audit --no-fund --loglevel=error 2>&1); then
-		cp "$here/package-lock.json" "$stamp"
+if [ ! -f "$here/node_modules/.visits-package-lock.json" ] ||
+    ! cmp -s "$here/package-lock.json" "$here/node_modules/.visits-package-lock.json"; then
+	if out=$("$here/npm-ci.sh" 2>&1); then
 		result ok "npm ci (tests/k8s)"
 	else
 		result not-ok "npm ci (tests/k8s)" "$out"

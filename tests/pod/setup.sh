@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Prepare this machine for the pod test and for building the images with
 # podman: install podman, runc and debootstrap (Debian packages), write a
 # containers.conf that works on hosts without systemd and with hybrid
