@@ -4,16 +4,20 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
 #include "handler.h"
 
+#define BODY_SIZE		4096	/* every answer but /metrics */
 #define METRICS_BODY_SIZE	65536
 #define MAX_DISCARDED_STDIN	65536
 
 static uint64_t	now_ns(void);
-static void	request_target(FCGX_Request *, enum method *, enum route *);
+static void	read_target(struct exchange *);
+static void	answer(struct exchange *, const char *visit_err);
+static void	visit_done(struct store_waiter *, const char *);
 
 /* /metrics is large and rare: one shared buffer instead of one a thread. */
 static pthread_mutex_t	metrics_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -33,56 +37,86 @@ now_ns(void)
  * FastCGI client gets REQUEST_URI without its query string.
  */
 static void
-request_target(FCGX_Request *req, enum method *method, enum route *route)
+read_target(struct exchange *x)
 {
+	FCGX_Request	*req = &x->request;
 	const char	*uri;
 
-	*method = method_match(FCGX_GetParam("REQUEST_METHOD", req->envp));
+	x->method = method_match(FCGX_GetParam("REQUEST_METHOD", req->envp));
 	uri = FCGX_GetParam("DOCUMENT_URI", req->envp);
 	if (uri == NULL || *uri == '\0')
 		uri = FCGX_GetParam("REQUEST_URI", req->envp);
 	if (uri == NULL)
 		uri = "";
-	*route = route_match(uri, route_path_len(uri));
+	x->route = route_match(uri, route_path_len(uri));
 }
 
-void
-handle_request(const struct app *app, FCGX_Request *req,
-    char body[HANDLER_BODY_SIZE])
+/* Build, write, account; `visit_err` only matters for a visit. */
+static void
+answer(struct exchange *x, const char *visit_err)
 {
 	struct reply	r;
 	struct buf	head;
-	char		head_storage[512], sink[4096];
-	enum method	method;
-	enum route	route;
-	uint64_t	start = now_ns();
-	size_t		discarded = 0;
-	int		n, is_metrics;
+	char		head_storage[512], body[BODY_SIZE];
+	int		is_metrics = x->route == ROUTE_METRICS;
 
+	if (is_metrics) {
+		pthread_mutex_lock(&metrics_lock);
+		buf_init(&r.body, metrics_body, sizeof(metrics_body));
+	} else
+		buf_init(&r.body, body, sizeof(body));
+
+	if (route_counts_visit(x->route, x->method))
+		respond_visit(x->app, x->route, visit_err, &r);
+	else
+		respond(x->app, x->method, x->route, &r);
+
+	buf_init(&head, head_storage, sizeof(head_storage));
+	reply_head(x->app, &r, &head);
+	FCGX_PutStr(head.data, (int)head.len, x->request.out);
+	if (x->method != METHOD_HEAD)
+		FCGX_PutStr(r.body.data, (int)r.body.len, x->request.out);
+	if (is_metrics)
+		pthread_mutex_unlock(&metrics_lock);
+	metrics_observe(x->app->metrics, x->route, r.status,
+	    now_ns() - x->start_ns);
+	x->finished(x);
+}
+
+/* On the store thread, once the visit is on disk (or refused). */
+static void
+visit_done(struct store_waiter *w, const char *err)
+{
+	struct exchange	*x = (struct exchange *)((char *)w -
+			    offsetof(struct exchange, visit));
+
+	answer(x, err);
+}
+
+void
+handle_request(struct exchange *x)
+{
+	char	sink[4096];
+	size_t	discarded = 0;
+	int	n;
+
+	x->start_ns = now_ns();
 	/*
 	 * Read a request body, if any, so that the connection can carry the
 	 * next request; past a small limit libfcgi drops the connection.
 	 */
 	while (discarded < MAX_DISCARDED_STDIN &&
-	    (n = FCGX_GetStr(sink, sizeof(sink), req->in)) > 0)
+	    (n = FCGX_GetStr(sink, sizeof(sink), x->request.in)) > 0)
 		discarded += (size_t)n;
 
-	request_target(req, &method, &route);
-	is_metrics = route == ROUTE_METRICS;
-	if (is_metrics) {
-		pthread_mutex_lock(&metrics_lock);
-		buf_init(&r.body, metrics_body, sizeof(metrics_body));
-	} else
-		buf_init(&r.body, body, HANDLER_BODY_SIZE);
-
-	respond(app, method, route, &r);
-
-	buf_init(&head, head_storage, sizeof(head_storage));
-	reply_head(app, &r, &head);
-	FCGX_PutStr(head.data, (int)head.len, req->out);
-	if (method != METHOD_HEAD)
-		FCGX_PutStr(r.body.data, (int)r.body.len, req->out);
-	if (is_metrics)
-		pthread_mutex_unlock(&metrics_lock);
-	metrics_observe(app->metrics, route, r.status, now_ns() - start);
+	read_target(x);
+	if (route_counts_visit(x->route, x->method)) {
+		/* The answer goes out only once the visit is stored. */
+		memset(&x->visit, 0, sizeof(x->visit));
+		x->visit.increment = 1;
+		x->visit.done = visit_done;
+		store_submit(x->app->store, &x->visit);
+		return;
+	}
+	answer(x, NULL);
 }

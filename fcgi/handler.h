@@ -1,16 +1,30 @@
 /*
  * handler.h: one FastCGI request in, one answer out.
+ *
+ * An exchange is one request on one connection.  Most requests are
+ * answered at once; a visit is handed to the store and answered by the
+ * store thread when the count is on disk, so no thread waits for a sync.
+ * Either way `finished` is called once the answer is written.
  */
 #ifndef VISITS_HANDLER_H
 #define VISITS_HANDLER_H
+
+#include <stdint.h>
 
 #include <fcgiapp.h>
 
 #include "respond.h"
 
-#define HANDLER_BODY_SIZE	4096	/* every answer but /metrics */
+struct exchange {
+	FCGX_Request		 request;
+	const struct app	*app;
+	enum method		 method;
+	enum route		 route;
+	uint64_t		 start_ns;
+	struct store_waiter	 visit;
+	void			(*finished)(struct exchange *);
+};
 
-void	handle_request(const struct app *, FCGX_Request *,
-	    char body[HANDLER_BODY_SIZE]);
+void	handle_request(struct exchange *);
 
 #endif

@@ -113,8 +113,10 @@ main(int argc, char **argv)
 	server_stop(server);
 	if (server_wait(server) == -1)
 		rc = 1;
+	/* Answers the visits still waiting for the disk, syncs, stops. */
 	if (store_close(store) == -1)
 		rc = 1;
+	server_free(server);
 	listener_close(&listener);
 	log_info("stopped", "exit %d", rc);
 	return rc;

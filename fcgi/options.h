@@ -9,10 +9,10 @@
 
 #define DEFAULT_DATA_DIR	"/data"
 #define DEFAULT_TIMEZONE	"Europe/Moscow"
-#define DEFAULT_THREADS		32
+#define DEFAULT_THREADS		4
 #define DEFAULT_BACKLOG		1024
 #define DEFAULT_IO_TIMEOUT	10
-#define MAX_THREADS		1024
+#define MAX_THREADS		256
 
 struct options {
 	const char	*socket_path;	/* NULL: listening socket on fd 0 */

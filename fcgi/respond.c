@@ -76,6 +76,10 @@ time_json(struct reply *r)
 	buf_printf(&r->body, "{\"time\":\"%s\"}\n", hms);
 }
 
+/*
+ * The answer to a request.  It never counts: the caller stores a visit
+ * first (route_counts_visit) and answers with respond_visit().
+ */
 void
 respond(const struct app *app, enum method method, enum route route,
     struct reply *r)
@@ -95,12 +99,7 @@ respond(const struct app *app, enum method method, enum route route,
 	switch (route) {
 	case ROUTE_INDEX:
 	case ROUTE_TIME:
-		/* A visit is stored before its answer goes out. */
-		if (route_counts_visit(route, method) &&
-		    store_visit(app->store, &count, err, sizeof(err)) == -1) {
-			json_error(r, 503, err);
-			break;
-		}
+		/* Visits are stored first: see respond_visit(). */
 		if (route == ROUTE_INDEX)
 			index_page(app, r);
 		else
@@ -139,6 +138,21 @@ respond(const struct app *app, enum method method, enum route route,
 	}
 	if (r->body.overflow)
 		json_error(r, 500, "answer too large");
+}
+
+/*
+ * The answer to a counting request once the store has the visit, or
+ * could not record it (err says why).
+ */
+void
+respond_visit(const struct app *app, enum route route, const char *err,
+    struct reply *r)
+{
+	if (err != NULL) {
+		r->allow = 0;
+		json_error(r, 503, err);
+	} else
+		respond(app, METHOD_GET, route, r);
 }
 
 /* The CGI-style header block that libfcgi sends ahead of the body. */

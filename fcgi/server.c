@@ -1,29 +1,35 @@
 /*
- * server.c: threads that accept FastCGI connections and serve requests.
+ * server.c: FastCGI connections, epoll and the request threads.
  *
- * Each thread is one request slot.  It accepts a connection itself (poll +
- * accept4, one thread at a time), hands it to libfcgi, and serves requests
- * on it for as long as nginx keeps it open (fastcgi_keep_conn): libfcgi
- * reads the next request from the connection in FCGX_Request.ipcFd when it
- * is open and keepConnection is set.  We set those two fields ourselves,
- * which libfcgi's header calls private; FCGX_Request is allocated by its
- * callers, so its layout is part of libfcgi's ABI and has not changed since
- * 2.4.0.  In exchange:
- *   - an idle kept connection waits in our poll(), which a stop can wake,
- *     instead of in a read() inside libfcgi that nothing can interrupt;
- *   - every connection gets read and write timeouts before its first byte
- *     is read, so a stalled client cannot hold a slot for ever;
- *   - EMFILE pauses accepting instead of spinning (as slowcgi does).
+ * Connections are not tied to threads.  Every connection, the listening
+ * socket and a stop eventfd sit in one epoll set; request threads wait in
+ * epoll_wait() and each ready connection (EPOLLONESHOT) goes to exactly one
+ * thread, which lets libfcgi read one request and answers it.  A kept
+ * connection (nginx's fastcgi_keep_conn) then goes back into the set, so
+ * idle connections cost a file descriptor and a small struct, not a thread,
+ * and nginx may keep as many as it likes: nothing can be starved by them.
  *
- * Stopping: server_stop() makes an eventfd readable for good; every thread
- * that waits wakes up.  A request already sent on a kept connection is
- * still served; then each thread closes its connection and returns.
+ * libfcgi reads the connection in FCGX_Request.ipcFd when it is open and
+ * keepConnection is set.  We set those two fields ourselves, which
+ * libfcgi's header calls private; FCGX_Request is allocated by its callers,
+ * so its layout is part of libfcgi's ABI, unchanged since 2.4.0.  With
+ * listen_sock -1 libfcgi never accepts by itself.  Within a request
+ * libfcgi does blocking I/O, bounded by the connection's read and write
+ * timeouts.
+ *
+ * A visit is answered later, by the store thread (see handler.c); its
+ * connection stays out of the epoll set until then.
+ *
+ * Stopping: server_stop() makes the eventfd readable for good.  Every
+ * thread stops accepting, serves the requests that are already readable,
+ * and returns.  Visits still waiting for the store are answered when the
+ * store drains (store_close), and server_free() closes the idle rest.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -42,75 +49,57 @@
 
 #define THREAD_STACK_SIZE	(256 * 1024)
 #define ACCEPT_PAUSE_MS		100
-/*
- * An idle kept connection is closed after this long.  nginx closes idle
- * upstream connections after 60 s (keepalive_timeout), so normally it goes
- * first; this only frees slots that a client outside nginx leaves idle.
- */
-#define IDLE_TIMEOUT_MS		75000
+#define ACCEPT_BURST		64
 
-struct worker {
-	pthread_t	 thread;
+struct conn {
+	struct exchange	 x;		/* first: handler.c hands it back */
 	struct server	*server;
-	FCGX_Request	 request;
-	char		 body[HANDLER_BODY_SIZE];
+	int		 fd;
+	struct conn	*prev;
+	struct conn	*next;
 };
 
 struct server {
 	const struct app	*app;
 	int			 listen_fd;
+	int			 epoll_fd;
 	int			 wake_fd;	/* eventfd: readable = stop */
 	unsigned		 io_timeout;
-	pthread_mutex_t		 accept_lock;
-	unsigned		 nworkers;
-	struct worker		*workers;
-	int			 failed;
+	int			 stopping;	/* atomic */
+	int			 failed;	/* atomic */
+	unsigned		 nthreads;
+	pthread_t		*threads;
+	pthread_mutex_t		 conns_lock;
+	struct conn		*conns;		/* every open connection */
 };
 
-enum wait_result {
-	WAIT_READY,
-	WAIT_STOP,
-	WAIT_TIMEOUT
-};
+/* epoll tags for the two descriptors that are not connections. */
+static char	listen_tag, wake_tag;
 
-static void		*worker_main(void *);
-static int		 accept_connection(struct server *);
-static enum wait_result	 wait_readable(struct server *, int, int);
-static int		 stopping(struct server *);
-
-static void		 set_timeouts(int, unsigned);
+static void	*worker_main(void *);
+static void	 accept_ready(struct server *);
+static int	 watch(struct server *, int, int, void *);
+static void	 conn_ready(struct conn *);
+static void	 conn_finished(struct exchange *);
+static void	 conn_free(struct conn *);
+static void	 set_timeouts(int, unsigned);
+static int	 is_stopping(struct server *);
 
 static int
-stopping(struct server *s)
+is_stopping(struct server *s)
 {
-	struct pollfd	pfd = { .fd = s->wake_fd, .events = POLLIN };
-
-	return poll(&pfd, 1, 0) > 0;
+	return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
 }
 
-/* Wait for fd to be readable, for a stop, or for timeout_ms (-1: none). */
-static enum wait_result
-wait_readable(struct server *s, int fd, int timeout_ms)
+static int
+watch(struct server *s, int op, int fd, void *tag)
 {
-	struct pollfd	pfd[2];
-	int		n;
+	struct epoll_event	ev;
 
-	pfd[0].fd = fd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = s->wake_fd;
-	pfd[1].events = POLLIN;
-	for (;;) {
-		pfd[0].revents = pfd[1].revents = 0;
-		n = poll(pfd, 2, timeout_ms);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == 0)
-			return WAIT_TIMEOUT;
-		/* Input already sent is served, even while stopping. */
-		if (n > 0 && pfd[0].revents != 0)
-			return WAIT_READY;
-		return WAIT_STOP;
-	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.ptr = tag;
+	return epoll_ctl(s->epoll_fd, op, fd, &ev);
 }
 
 static void
@@ -124,93 +113,160 @@ set_timeouts(int fd, unsigned seconds)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* A new connection, or -1 when stopping. */
-static int
-accept_connection(struct server *s)
+/* The listener is ready: take what is waiting, then watch it again. */
+static void
+accept_ready(struct server *s)
 {
-	char	e[128];
-	int	fd = -1, logged_emfile = 0;
+	struct conn	*c;
+	struct pollfd	 pfd;
+	char		 e[128];
+	int		 fd, i;
 
-	pthread_mutex_lock(&s->accept_lock);
-	while (fd == -1) {
-		if (wait_readable(s, s->listen_fd, -1) != WAIT_READY ||
-		    stopping(s))
-			break;
-		/* The listener is non-blocking; connections are not. */
+	for (i = 0; i < ACCEPT_BURST && !is_stopping(s); i++) {
+		/* Non-blocking listener; blocking connections (libfcgi). */
 		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd != -1)
-			break;
-		switch (errno) {
-		case EAGAIN:
-		case EINTR:
-		case ECONNABORTED:
-		case EPROTO:
-			break;
-		case EMFILE:
-		case ENFILE:
-		case ENOBUFS:
-		case ENOMEM:
-			/* Out of descriptors: pause, let requests finish. */
-			if (!logged_emfile)
-				log_warn("accept_paused", "accept: %s: "
-				    "pausing", errstr(errno, e, sizeof(e)));
-			logged_emfile = 1;
-			(void)wait_readable(s, s->wake_fd, ACCEPT_PAUSE_MS);
-			break;
-		default:
+		if (fd == -1) {
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED || errno == EPROTO)
+				break;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: pause, like slowcgi. */
+				log_warn("accept_paused", "accept: %s: pausing "
+				    "%d ms", errstr(errno, e, sizeof(e)),
+				    ACCEPT_PAUSE_MS);
+				pfd.fd = s->wake_fd;
+				pfd.events = POLLIN;
+				(void)poll(&pfd, 1, ACCEPT_PAUSE_MS);
+				break;
+			}
 			log_error("accept_failed", "accept: %s",
 			    errstr(errno, e, sizeof(e)));
-			s->failed = 1;
-			pthread_mutex_unlock(&s->accept_lock);
-			/* Tell main() to shut down like on SIGTERM. */
-			kill(getpid(), SIGTERM);
-			return -1;
+			__atomic_store_n(&s->failed, 1, __ATOMIC_RELEASE);
+			kill(getpid(), SIGTERM);	/* main() stops us */
+			return;
+		}
+		set_timeouts(fd, s->io_timeout);
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			break;
+		}
+		c->server = s;
+		c->fd = fd;
+		c->x.app = s->app;
+		c->x.finished = conn_finished;
+		FCGX_InitRequest(&c->x.request, -1, 0);
+		pthread_mutex_lock(&s->conns_lock);
+		c->next = s->conns;
+		if (s->conns != NULL)
+			s->conns->prev = c;
+		s->conns = c;
+		pthread_mutex_unlock(&s->conns_lock);
+		if (watch(s, EPOLL_CTL_ADD, fd, c) == -1) {
+			conn_free(c);
+			break;
 		}
 	}
-	pthread_mutex_unlock(&s->accept_lock);
-	if (fd != -1)
-		set_timeouts(fd, s->io_timeout);	/* libfcgi blocks */
-	return fd;
+	if (!is_stopping(s))
+		(void)watch(s, EPOLL_CTL_MOD, s->listen_fd, &listen_tag);
+}
+
+/* A connection has input: one request, read and answered (or parked). */
+static void
+conn_ready(struct conn *c)
+{
+	FCGX_Request	*req = &c->x.request;
+
+	req->ipcFd = c->fd;
+	req->keepConnection = 1;	/* FCGX_Accept_r must not close it */
+	if (FCGX_Accept_r(req) < 0) {
+		/* Closed by the peer, or not FastCGI: libfcgi closed it. */
+		c->fd = -1;
+		conn_free(c);
+		return;
+	}
+	handle_request(&c->x);
+}
+
+/* The answer is written (on a request thread or the store thread). */
+static void
+conn_finished(struct exchange *x)
+{
+	struct conn	*c = (struct conn *)x;
+	struct server	*s = c->server;
+
+	FCGX_Finish_r(&x->request);	/* closes unless nginx keeps it */
+	if (x->request.ipcFd < 0) {
+		c->fd = -1;
+		conn_free(c);
+	} else if (is_stopping(s) ||
+	    watch(s, EPOLL_CTL_MOD, c->fd, c) == -1)
+		conn_free(c);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct server	*s = c->server;
+
+	if (c->fd != -1) {
+		/* Out of libfcgi's hands: close it ourselves. */
+		c->x.request.ipcFd = -1;
+		close(c->fd);
+	}
+	FCGX_Free(&c->x.request, 0);
+	pthread_mutex_lock(&s->conns_lock);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&s->conns_lock);
+	free(c);
 }
 
 static void *
 worker_main(void *arg)
 {
-	struct worker	*w = arg;
-	struct server	*s = w->server;
-	FCGX_Request	*req = &w->request;
-	int		 fd;
+	struct server		*s = arg;
+	struct epoll_event	 ev[8];
+	int			 n, i, served;
 
 	for (;;) {
-		if (req->ipcFd < 0) {
-			if ((fd = accept_connection(s)) == -1)
-				break;
-			req->ipcFd = fd;
-			/* Keep it across FCGX_Accept_r's own Finish. */
-			req->keepConnection = 1;
-		} else if (wait_readable(s, req->ipcFd, IDLE_TIMEOUT_MS) !=
-		    WAIT_READY) {
-			/* Idle kept connection: stopping, or idle too long. */
-			FCGX_Free(req, 1);
-			continue;
+		/* One event at a time: a busy thread must not sit on more. */
+		n = epoll_wait(s->epoll_fd, ev, 1, -1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			__atomic_store_n(&s->failed, 1, __ATOMIC_RELEASE);
+			kill(getpid(), SIGTERM);
+			return NULL;
 		}
-		/*
-		 * With listen_sock -1, libfcgi cannot accept by itself: after
-		 * a bad or closed connection it returns < 0 (and has closed
-		 * the connection), and we accept the next one.
-		 */
-		if (FCGX_Accept_r(req) < 0) {
-			FCGX_Free(req, 1);
+		if (n == 0)
 			continue;
-		}
-		handle_request(s->app, req, w->body);
-		/* Closes the connection unless nginx asked to keep it. */
-		FCGX_Finish_r(req);
-		if (req->ipcFd >= 0 && stopping(s) &&
-		    wait_readable(s, req->ipcFd, 0) != WAIT_READY)
-			FCGX_Free(req, 1);
+		if (ev[0].data.ptr == &listen_tag)
+			accept_ready(s);
+		else if (ev[0].data.ptr != &wake_tag)
+			conn_ready(ev[0].data.ptr);
+		else
+			break;
 	}
-	FCGX_Free(req, 1);
+	/*
+	 * Stopping: accept no more, but serve the requests that nginx has
+	 * already sent (readable now), then return.
+	 */
+	(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+	do {
+		served = 0;
+		n = epoll_wait(s->epoll_fd, ev, 8, 0);
+		for (i = 0; i < n; i++)
+			if (ev[i].data.ptr != &wake_tag &&
+			    ev[i].data.ptr != &listen_tag) {
+				conn_ready(ev[i].data.ptr);
+				served++;
+			}
+	} while (served > 0);
 	return NULL;
 }
 
@@ -218,14 +274,15 @@ struct server *
 server_start(const struct app *app, int listen_fd, unsigned threads,
     unsigned io_timeout, char *errbuf, size_t errlen)
 {
-	struct server	*s;
-	pthread_attr_t	 attr;
-	char		 e[128];
-	unsigned	 i;
-	int		 rc, flags;
+	struct server		*s;
+	struct epoll_event	 ev;
+	pthread_attr_t		 attr;
+	char			 e[128];
+	unsigned		 i;
+	int			 rc, flags;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->workers = calloc(threads, sizeof(*s->workers))) == NULL) {
+	    (s->threads = calloc(threads, sizeof(*s->threads))) == NULL) {
 		free(s);
 		snprintf(errbuf, errlen, "out of memory");
 		return NULL;
@@ -233,48 +290,46 @@ server_start(const struct app *app, int listen_fd, unsigned threads,
 	s->app = app;
 	s->listen_fd = listen_fd;
 	s->io_timeout = io_timeout;
-	pthread_mutex_init(&s->accept_lock, NULL);
+	pthread_mutex_init(&s->conns_lock, NULL);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	flags = fcntl(listen_fd, F_GETFL);
-	if (s->wake_fd == -1 || flags == -1 ||
-	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1) {
-		snprintf(errbuf, errlen, "eventfd/fcntl: %s",
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;		/* level-triggered: wakes everyone */
+	ev.data.ptr = &wake_tag;
+	if (s->wake_fd == -1 || s->epoll_fd == -1 || flags == -1 ||
+	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
+	    epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->wake_fd, &ev) == -1 ||
+	    watch(s, EPOLL_CTL_ADD, listen_fd, &listen_tag) == -1) {
+		snprintf(errbuf, errlen, "epoll/eventfd: %s",
 		    errstr(errno, e, sizeof(e)));
-		goto fail;
+		server_free(s);
+		return NULL;
 	}
 	if (FCGX_Init() != 0) {
 		snprintf(errbuf, errlen, "FCGX_Init failed");
-		goto fail;
+		server_free(s);
+		return NULL;
 	}
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, THREAD_STACK_SIZE);
 	for (i = 0; i < threads; i++) {
-		struct worker	*w = &s->workers[i];
-
-		w->server = s;
-		FCGX_InitRequest(&w->request, -1, 0);
-		rc = pthread_create(&w->thread, &attr, worker_main, w);
+		rc = pthread_create(&s->threads[i], &attr, worker_main, s);
 		if (rc != 0) {
 			snprintf(errbuf, errlen, "starting thread %u: %s", i,
 			    errstr(rc, e, sizeof(e)));
-			pthread_attr_destroy(&attr);
-			s->nworkers = i;
-			server_stop(s);
-			(void)server_wait(s);
-			return NULL;
+			break;
 		}
-		s->nworkers = i + 1;
+		s->nthreads = i + 1;
 	}
 	pthread_attr_destroy(&attr);
+	if (s->nthreads < threads) {
+		server_stop(s);
+		(void)server_wait(s);
+		server_free(s);
+		return NULL;
+	}
 	return s;
-
-fail:
-	if (s->wake_fd != -1)
-		close(s->wake_fd);
-	pthread_mutex_destroy(&s->accept_lock);
-	free(s->workers);
-	free(s);
-	return NULL;
 }
 
 void
@@ -282,23 +337,34 @@ server_stop(struct server *s)
 {
 	uint64_t	one = 1;
 
+	__atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
 	/* Never read back: the eventfd stays readable, waking everyone. */
 	(void)write(s->wake_fd, &one, sizeof(one));
 }
 
-/* Joins every thread; 0 after a clean stop, -1 if the server failed. */
+/* Joins the request threads; 0 after a clean stop, -1 after a failure. */
 int
 server_wait(struct server *s)
 {
 	unsigned	i;
-	int		failed;
 
-	for (i = 0; i < s->nworkers; i++)
-		pthread_join(s->workers[i].thread, NULL);
-	failed = s->failed;
-	close(s->wake_fd);
-	pthread_mutex_destroy(&s->accept_lock);
-	free(s->workers);
+	for (i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
+	s->nthreads = 0;
+	return __atomic_load_n(&s->failed, __ATOMIC_ACQUIRE) ? -1 : 0;
+}
+
+/* After server_wait() and once the store has answered every visit. */
+void
+server_free(struct server *s)
+{
+	while (s->conns != NULL)
+		conn_free(s->conns);
+	if (s->epoll_fd > 0)
+		close(s->epoll_fd);
+	if (s->wake_fd > 0)
+		close(s->wake_fd);
+	pthread_mutex_destroy(&s->conns_lock);
+	free(s->threads);
 	free(s);
-	return failed ? -1 : 0;
 }

@@ -1,5 +1,5 @@
 /*
- * server.h: the request slots (threads) and their FastCGI connections.
+ * server.h: FastCGI connections and the threads that serve them.
  */
 #ifndef VISITS_SERVER_H
 #define VISITS_SERVER_H
@@ -13,5 +13,6 @@ struct server	*server_start(const struct app *, int listen_fd,
 		    char *errbuf, size_t errlen);
 void		 server_stop(struct server *);
 int		 server_wait(struct server *);
+void		 server_free(struct server *);
 
 #endif

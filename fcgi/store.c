@@ -1,14 +1,14 @@
 /*
  * store.c: the counter file, with atomic updates and group commit.
  *
- * Threads that want to record a visit queue a waiter.  Whichever waiting
- * thread finds no update in progress becomes the leader: it takes the whole
- * queue, writes count + n once (temp file, sync, rename, directory sync),
- * and hands every waiter its own visit number.  Visits that arrive during
- * that write queue up for the next one, so one sync serves many requests.
+ * Request threads queue waiters and go on with other requests.  The store
+ * thread takes the whole queue, writes count + n once (temp file, sync,
+ * rename, directory sync), and completes every waiter with its own visit
+ * number.  Visits that arrive during that write queue up for the next one,
+ * so one sync serves every request in flight.
  *
- * Only the leader touches the disk and the fields marked "leader only";
- * the fields under `lock` are what other threads read.
+ * Only the store thread touches the disk and the fields marked "store
+ * thread only"; the fields under `lock` are what other threads read.
  *
  * Before every update the leader opens the data directory by path (so a
  * remount, a read-only bind mount or a replaced directory is seen at once),
@@ -36,14 +36,14 @@
 
 #define READY_CACHE_NS	1000000000LL	/* /readyz writes at most 1/s */
 
-struct waiter {
-	unsigned	 increment;	/* 1: a visit, 0: a check */
-	int		 done;
-	int		 failed;
-	uint64_t	 count;
-	char		*errbuf;
-	size_t		 errlen;
-	struct waiter	*next;
+/* A blocking visit or check, for callers that can wait. */
+struct sync_waiter {
+	struct store_waiter	 w;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	int			 finished;
+	char			*errbuf;
+	size_t			 errlen;
 };
 
 struct file_id {
@@ -57,10 +57,12 @@ struct file_id {
 
 struct store {
 	pthread_mutex_t	 lock;
-	pthread_cond_t	 batch_done;
-	struct waiter	*queue;
-	struct waiter	**queue_tail;
-	int		 committing;
+	pthread_cond_t	 work;		/* queue not empty, or stopping */
+	pthread_t	 thread;
+	int		 thread_started;
+	int		 stopping;	/* under lock */
+	struct store_waiter *queue;	/* under lock */
+	struct store_waiter **queue_tail;
 	uint64_t	 count;		/* under lock: count in the file */
 	int		 count_known;	/* under lock */
 	int		 ready;		/* under lock */
@@ -70,7 +72,7 @@ struct store {
 	uint64_t	 commit_visits;	/* under lock */
 	uint64_t	 errors;	/* under lock */
 
-	/* Leader only. */
+	/* Store thread only. */
 	char		*dir;
 	char		*file_path;
 	int		 durable;
@@ -97,9 +99,12 @@ static int		file_write(struct store *, int, uint64_t, char *,
 static int		write_all(int, const char *, size_t);
 static int		commit(struct store *, uint64_t, uint64_t *, char *,
 			    size_t);
-static void		run_queue(struct store *, struct waiter *);
-static void		finish_batch(struct store *, struct waiter *, int,
-			    uint64_t, const char *);
+static void		*store_thread(void *);
+static void		finish_batch(struct store *, struct store_waiter *,
+			    int, uint64_t, const char *);
+static void		sync_done(struct store_waiter *, const char *);
+static int		sync_run(struct store *, unsigned, uint64_t *, char *,
+			    size_t);
 
 static long long
 monotonic_ns(void)
@@ -479,7 +484,7 @@ commit(struct store *s, uint64_t increment, uint64_t *newcount, char *errbuf,
 		return -1;
 	if (file_check(s, dirfd, errbuf, errlen) == -1)
 		goto out;
-	/* Only the leader changes s->count, so reading it here is safe. */
+	/* Only this thread changes s->count: reading it here is safe. */
 	value = s->count;
 	if (increment > UINT64_MAX - value) {
 		snprintf(errbuf, errlen, "%s: the count is at its maximum "
@@ -496,13 +501,14 @@ out:
 	return rc;
 }
 
+/* Under lock: account for the batch and give each waiter its result. */
 static void
-finish_batch(struct store *s, struct waiter *batch, int rc,
+finish_batch(struct store *s, struct store_waiter *batch, int rc,
     uint64_t newcount, const char *err)
 {
-	struct waiter	*w;
-	uint64_t	 increment = 0, running;
-	int		 was_ready = s->ready;
+	struct store_waiter	*w;
+	uint64_t		 increment = 0, running;
+	int			 was_ready = s->ready;
 
 	for (w = batch; w != NULL; w = w->next)
 		increment += w->increment;
@@ -511,6 +517,7 @@ finish_batch(struct store *s, struct waiter *batch, int rc,
 		for (w = batch; w != NULL; w = w->next) {
 			running += w->increment;
 			w->count = w->increment ? running : newcount;
+			w->failed = 0;
 		}
 		s->count = newcount;
 		s->count_known = 1;
@@ -529,52 +536,105 @@ finish_batch(struct store *s, struct waiter *batch, int rc,
 		s->ready = 0;
 		snprintf(s->error, sizeof(s->error), "%s", err);
 		s->errors++;
-	}
-	for (w = batch; w != NULL; w = w->next) {
-		w->failed = rc != 0;
-		if (rc != 0 && w->errbuf != NULL)
-			snprintf(w->errbuf, w->errlen, "%s", err);
-		w->done = 1;
+		for (w = batch; w != NULL; w = w->next)
+			w->failed = 1;
 	}
 }
 
-static void
-run_queue(struct store *s, struct waiter *me)
+/*
+ * The only thread that writes the file.  It commits whatever is queued,
+ * then completes those waiters outside the lock (their completions write
+ * answers to sockets).  On stop it drains the queue first.
+ */
+static void *
+store_thread(void *arg)
 {
-	struct waiter	*batch, *w;
-	uint64_t	 increment, newcount = 0;
-	char		 err[512];
-	int		 rc;
+	struct store		*s = arg;
+	struct store_waiter	*batch, *w, *next;
+	uint64_t		 increment, newcount;
+	char			 err[512];
+	int			 rc;
 
-	me->done = 0;
-	me->next = NULL;
 	pthread_mutex_lock(&s->lock);
-	*s->queue_tail = me;
-	s->queue_tail = &me->next;
-	while (!me->done) {
-		if (s->committing) {
-			pthread_cond_wait(&s->batch_done, &s->lock);
-			continue;
-		}
-		/* Lead: take everyone queued so far, self included. */
+	for (;;) {
+		while (s->queue == NULL && !s->stopping)
+			pthread_cond_wait(&s->work, &s->lock);
+		if (s->queue == NULL)
+			break;
 		batch = s->queue;
 		s->queue = NULL;
 		s->queue_tail = &s->queue;
-		s->committing = 1;
+		pthread_mutex_unlock(&s->lock);
+
 		increment = 0;
 		for (w = batch; w != NULL; w = w->next)
 			increment += w->increment;
-		pthread_mutex_unlock(&s->lock);
-
 		err[0] = '\0';
+		newcount = 0;
 		rc = commit(s, increment, &newcount, err, sizeof(err));
 
 		pthread_mutex_lock(&s->lock);
 		finish_batch(s, batch, rc, newcount, err);
-		s->committing = 0;
-		pthread_cond_broadcast(&s->batch_done);
+		pthread_mutex_unlock(&s->lock);
+		for (w = batch; w != NULL; w = next) {
+			next = w->next;		/* done() may free w */
+			w->done(w, rc == 0 ? NULL : err);
+		}
+		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+void
+store_submit(struct store *s, struct store_waiter *w)
+{
+	w->next = NULL;
+	pthread_mutex_lock(&s->lock);
+	*s->queue_tail = w;
+	s->queue_tail = &w->next;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
+sync_done(struct store_waiter *w, const char *err)
+{
+	struct sync_waiter	*sw = (struct sync_waiter *)w;
+
+	pthread_mutex_lock(&sw->lock);
+	if (err != NULL && sw->errbuf != NULL)
+		snprintf(sw->errbuf, sw->errlen, "%s", err);
+	sw->finished = 1;
+	pthread_cond_signal(&sw->cond);
+	pthread_mutex_unlock(&sw->lock);
+}
+
+static int
+sync_run(struct store *s, unsigned increment, uint64_t *count, char *errbuf,
+    size_t errlen)
+{
+	struct sync_waiter	sw;
+	int			rc;
+
+	memset(&sw, 0, sizeof(sw));
+	sw.w.increment = increment;
+	sw.w.done = sync_done;
+	sw.errbuf = errbuf;
+	sw.errlen = errlen;
+	pthread_mutex_init(&sw.lock, NULL);
+	pthread_cond_init(&sw.cond, NULL);
+	store_submit(s, &sw.w);
+	pthread_mutex_lock(&sw.lock);
+	while (!sw.finished)
+		pthread_cond_wait(&sw.cond, &sw.lock);
+	pthread_mutex_unlock(&sw.lock);
+	rc = sw.w.failed ? -1 : 0;
+	if (rc == 0 && count != NULL)
+		*count = sw.w.count;
+	pthread_mutex_destroy(&sw.lock);
+	pthread_cond_destroy(&sw.cond);
+	return rc;
 }
 
 struct store *
@@ -599,7 +659,7 @@ store_open(const char *dir, int durable, enum store_open_result *result,
 	}
 	snprintf(s->file_path, n, "%s/%s", dir, STORE_FILE_NAME);
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->batch_done, NULL);
+	pthread_cond_init(&s->work, NULL);
 	s->queue_tail = &s->queue;
 	s->durable = durable;
 	s->lockfd = -1;
@@ -632,23 +692,20 @@ store_open(const char *dir, int durable, enum store_open_result *result,
 		log_error("store_failed", "%s", errbuf);
 		snprintf(s->error, sizeof(s->error), "%s", errbuf);
 	}
+	if (pthread_create(&s->thread, NULL, store_thread, s) != 0) {
+		snprintf(errbuf, errlen, "cannot start the store thread");
+		store_close(s);
+		return NULL;
+	}
+	s->thread_started = 1;
 	return s;
 }
 
+/* A visit, waiting for it: for callers that may block. */
 int
 store_visit(struct store *s, uint64_t *count, char *errbuf, size_t errlen)
 {
-	struct waiter	w;
-
-	memset(&w, 0, sizeof(w));
-	w.increment = 1;
-	w.errbuf = errbuf;
-	w.errlen = errlen;
-	run_queue(s, &w);
-	if (w.failed)
-		return -1;
-	*count = w.count;
-	return 0;
+	return sync_run(s, 1, count, errbuf, errlen);
 }
 
 /* The count without a visit; a store that never loaded tries again. */
@@ -663,8 +720,7 @@ store_read(struct store *s, uint64_t *count, char *errbuf, size_t errlen)
 	pthread_mutex_unlock(&s->lock);
 	if (known)
 		return 0;
-	return store_check(s, errbuf, errlen) == 0 ?
-	    store_read(s, count, errbuf, errlen) : -1;
+	return sync_run(s, 0, count, errbuf, errlen);
 }
 
 /*
@@ -674,8 +730,7 @@ store_read(struct store *s, uint64_t *count, char *errbuf, size_t errlen)
 int
 store_check(struct store *s, char *errbuf, size_t errlen)
 {
-	struct waiter	w;
-	int		fresh;
+	int	fresh;
 
 	pthread_mutex_lock(&s->lock);
 	fresh = s->ready &&
@@ -683,12 +738,7 @@ store_check(struct store *s, char *errbuf, size_t errlen)
 	pthread_mutex_unlock(&s->lock);
 	if (fresh)
 		return 0;
-	memset(&w, 0, sizeof(w));
-	w.increment = 0;
-	w.errbuf = errbuf;
-	w.errlen = errlen;
-	run_queue(s, &w);
-	return w.failed ? -1 : 0;
+	return sync_run(s, 0, NULL, errbuf, errlen);
 }
 
 void
@@ -704,7 +754,8 @@ store_stats(struct store *s, struct store_stats *st)
 }
 
 /*
- * Called once no request runs any more.  Without the durable setting the
+ * Called once no request runs any more: completes what is queued and
+ * stops the store thread.  Without the durable setting the
  * count so far is synced now, so that a clean stop loses nothing even on a
  * power loss right after it.
  */
@@ -715,6 +766,14 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return 0;
+	if (s->thread_started) {
+		/* Let the store thread finish what is queued, then stop. */
+		pthread_mutex_lock(&s->lock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->work);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+	}
 	if (!s->durable && s->loaded && s->file.exists && s->lockfd != -1) {
 		dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		fd = dirfd == -1 ? -1 : openat(dirfd, STORE_FILE_NAME,
@@ -734,7 +793,7 @@ store_close(struct store *s)
 	if (s->lockfd != -1)
 		close(s->lockfd);
 	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->batch_done);
+	pthread_cond_destroy(&s->work);
 	free(s->dir);
 	free(s->file_path);
 	free(s);

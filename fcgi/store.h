@@ -6,7 +6,10 @@
  * crash sees the old or the new complete number, never a torn one.  With
  * the durable setting the new file and the directory are synced before a
  * visit is acknowledged.  Concurrent visits share one update (group commit):
- * the first waiting thread writes for everyone who queued behind it.
+ * a store thread takes every visit queued so far, writes once, and calls
+ * each visit's completion with its own number; visits that arrive during
+ * the write go into the next one.  Requests wait for their visit without
+ * holding a thread.
  *
  * A file that is not a valid count is never overwritten: the store refuses
  * to count, says why, and tries again on the next request, so fixing the
@@ -24,6 +27,19 @@
 
 struct store;
 
+/*
+ * A visit (increment 1) or a check (increment 0) waiting for the file.
+ * done() runs on the store thread once the file says so or failed; `err`
+ * is valid only during the call.
+ */
+struct store_waiter {
+	unsigned		 increment;
+	int			 failed;
+	uint64_t		 count;
+	void			(*done)(struct store_waiter *, const char *err);
+	struct store_waiter	*next;
+};
+
 struct store_stats {
 	uint64_t	count;		/* last count on disk */
 	int		ready;		/* loaded and last write worked */
@@ -39,6 +55,7 @@ enum store_open_result {
 
 struct store	*store_open(const char *dir, int durable,
 		    enum store_open_result *, char *errbuf, size_t errlen);
+void		 store_submit(struct store *, struct store_waiter *);
 int		 store_visit(struct store *, uint64_t *count,
 		    char *errbuf, size_t errlen);
 int		 store_read(struct store *, uint64_t *count,
