@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""bench/report.py FACTS RESULTS GC: the report of bench/run.sh.
+
+FACTS    key<TAB>value lines (machine, load averages, RSS, start times...)
+RESULTS  round case conns rps p50_us p99_us non2xx socket_errors requests
+GC       round conns committed_visits commits (durable /time runs)
+
+Prints the medians over rounds (req/s, p50, p99, and req/s as a ratio to
+the ceiling of the same round and connection count: the median of the
+per-round ratios), every round's values, and a Markdown section to paste
+into the README.
+"""
+
+import statistics
+import sys
+
+LABELS = {
+    "ceiling": "nginx `return 200` (ceiling)",
+    "time-durable": "GET /time, counting, durable",
+    "time-nodurable": "GET /time, counting, --no-durable",
+    "visits": "GET /visits",
+}
+ORDER = ["ceiling", "time-durable", "time-nodurable", "visits"]
+
+
+def read_facts(path):
+    facts = {}
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("\t")
+            facts[key] = value
+    return facts
+
+
+def read_tsv(path):
+    with open(path) as f:
+        return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+
+
+def ms(us):
+    v = us / 1000.0
+    return "%.2f ms" % v if v >= 1 else "%.3f ms" % v
+
+
+def kib(text):
+    """'VmRSS VmHWM' in kB -> (rss, hwm) ints, or None."""
+    try:
+        rss, hwm = (int(x) for x in text.split())
+        return rss, hwm
+    except (ValueError, AttributeError):
+        return None
+
+
+def rate(v):
+    return "{:,.0f}".format(v)
+
+
+def short_rate(v):
+    return "%.1fk" % (v / 1000.0) if v >= 1000 else "%.0f" % v
+
+
+def main():
+    facts = read_facts(sys.argv[1])
+    rows = read_tsv(sys.argv[2])
+    gc = read_tsv(sys.argv[3])
+
+    # m[(case, conns)][round] = (rps, p50, p99, non2xx, errors)
+    m = {}
+    rounds = set()
+    conns_seen = []
+    for r, case, n, rps, p50, p99, bad, err, _reqs in rows:
+        r, n = int(r), int(n)
+        rounds.add(r)
+        if n not in conns_seen:
+            conns_seen.append(n)
+        m.setdefault((case, n), {})[r] = (
+            float(rps), float(p50), float(p99), int(bad), int(err))
+    conns_seen.sort()
+
+    summary = []
+    for case in ORDER:
+        for n in conns_seen:
+            per = m.get((case, n))
+            if not per:
+                continue
+            rs = sorted(per)
+            ratios = []
+            for r in rs:
+                ceil = m.get(("ceiling", n), {}).get(r)
+                if ceil and ceil[0] > 0:
+                    ratios.append(per[r][0] / ceil[0])
+            summary.append({
+                "case": case, "conns": n, "rounds": rs,
+                "rps": statistics.median(per[r][0] for r in rs),
+                "p50": statistics.median(per[r][1] for r in rs),
+                "p99": statistics.median(per[r][2] for r in rs),
+                "ratio": statistics.median(ratios) if ratios else None,
+                "ratios": ratios,
+                "by_round": [per[r][0] for r in rs],
+                "bad": sum(per[r][3] for r in rs),
+                "err": sum(per[r][4] for r in rs),
+            })
+
+    nrounds = len(rounds)
+    out = []
+    p = out.append
+
+    p("All rounds (req/s; p50 / p99; ratio to the same round's ceiling):")
+    p("")
+    p("| case | conns | round | req/s | p50 | p99 | of ceiling | "
+      "non-2xx | socket errors |")
+    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for case in ORDER:
+        for n in conns_seen:
+            for r in sorted(m.get((case, n), {})):
+                rps, p50, p99, bad, err = m[(case, n)][r]
+                ceil = m.get(("ceiling", n), {}).get(r)
+                ratio = "%.2f" % (rps / ceil[0]) if ceil and ceil[0] else "-"
+                p("| %s | %d | %d | %s | %s | %s | %s | %d | %d |" % (
+                    case, n, r, rate(rps), ms(p50), ms(p99), ratio, bad,
+                    err))
+    p("")
+
+    # The Markdown section for the README.
+    load_rounds = [facts.get("load_round_%d" % r, "?")
+                   for r in sorted(rounds)]
+    p("### Performance")
+    p("")
+    p("Machine: %s CPUs (%s), %s, %s; data directory on %s. "
+      "The machine is shared: load average %s at start, %s at end "
+      "(per round: %s)." % (
+          facts.get("nproc", "?"), facts.get("cpu", "?"),
+          facts.get("kernel", "?"), facts.get("os", "?"),
+          facts.get("fs", "?"), facts.get("load_start", "?"),
+          facts.get("load_end", "?"), "; ".join(load_rounds)))
+    p("")
+    p("Software: %s, nginx %s, %s; tree %s; VISITS_THREADS=%s." % (
+        facts.get("program", "?"), facts.get("nginx", "?"),
+        facts.get("wrk", "?"), facts.get("tree", "?"),
+        facts.get("threads_env", "default")))
+    p("")
+    p("Command: `./dev bench` (%s), started %s: the median of %d "
+      "interleaved round%s of `wrk -t%s -cN -d%ss --latency` on "
+      "127.0.0.1." % (
+          facts.get("config", ""), facts.get("started", "?"), nrounds,
+          "" if nrounds == 1 else "s", facts.get("wrk_threads", "?"),
+          facts.get("duration", "?")))
+    p("")
+    p("| case | conns | req/s | of ceiling | p50 | p99 | req/s by round |")
+    p("|---|---:|---:|---:|---:|---:|---|")
+    for s in summary:
+        flag = ""
+        if s["bad"] or s["err"]:
+            flag = " (%d non-2xx, %d socket errors)" % (s["bad"], s["err"])
+        p("| %s | %d | %s | %s | %s | %s | %s%s |" % (
+            LABELS.get(s["case"], s["case"]), s["conns"], rate(s["rps"]),
+            "%.2f" % s["ratio"] if s["ratio"] is not None else "-",
+            ms(s["p50"]), ms(s["p99"]),
+            " / ".join(short_rate(v) for v in s["by_round"]), flag))
+    p("")
+    p("The ceiling is nginx answering `GET /nginx-healthz` by itself "
+      "(`return 200`, access_log off) on the same nginx; the other cases "
+      "go through the program and write nginx's JSON access log. "
+      "\"of ceiling\" is the median of the per-round ratios.")
+    p("")
+
+    rss = kib(facts.get("rss_durable"))
+    rss_n = kib(facts.get("rss_nodurable"))
+    fresh = kib(facts.get("rss_fresh"))
+    if rss:
+        line = ("visits-fcgi memory after the load: VmRSS %d KiB (peak "
+                "VmHWM %d KiB) durable" % rss)
+        if rss_n:
+            line += ", VmRSS %d KiB (VmHWM %d KiB) not durable" % rss_n
+        if fresh:
+            line += "; just started and answering: VmRSS %d KiB" % fresh[0]
+        p(line + ".")
+    else:
+        p("visits-fcgi memory: not read.")
+    starts = [float(x) for x in facts.get("starts", "").split()]
+    if starts:
+        p("")
+        p("Start to first answer (spawn-fcgi + visits-fcgi started, nginx "
+          "already up, first 200 on /healthz through nginx): median "
+          "%.2f ms (%s ms)." % (statistics.median(starts),
+                                ", ".join("%.2f" % x for x in starts)))
+    gsum = {}
+    for _r, n, v, c in gc:
+        t = gsum.setdefault(int(n), [0, 0])
+        t[0] += int(v)
+        t[1] += int(c)
+    if gsum:
+        parts = []
+        tv = tc = 0
+        for n in sorted(gsum):
+            v, c = gsum[n]
+            tv += v
+            tc += c
+            if c:
+                parts.append("%.1f at %d connections (%d visits, %d commits)"
+                             % (v / c, n, v, c))
+        p("")
+        if tc:
+            p("Group commit (durable GET /time, visits_store_committed_"
+              "visits_total / visits_store_commits_total): %.1f visits per "
+              "commit; %s." % (tv / tc, "; ".join(parts)))
+        else:
+            p("Group commit: no commits counted.")
+    p("")
+
+    # Issue 5's "done when", as a reading aid (the lead decides).
+    if facts.get("mode") == "full":
+        p("Targets of issue 5 (median of rounds):")
+        for s in summary:
+            if s["case"] == "time-durable" and s["ratio"] is not None:
+                p("- durable GET /time at c%d: %.2f of the ceiling "
+                  "(target >= 0.40): %s" % (
+                      s["conns"], s["ratio"],
+                      "met" if s["ratio"] >= 0.40 else "NOT met"))
+        for s in summary:
+            if s["conns"] == 64 and s["case"] != "ceiling":
+                p("- %s p99 at c64: %s (target < 5 ms): %s" % (
+                    s["case"], ms(s["p99"]),
+                    "met" if s["p99"] < 5000 else "NOT met"))
+        if rss:
+            p("- RSS after the load: VmRSS %d KiB, VmHWM %d KiB (target "
+              "< 2048 KiB): %s" % (
+                  rss[0], rss[1], "met" if max(rss) < 2048 else
+                  "VmRSS met, peak not" if rss[0] < 2048 else "NOT met"))
+        if starts:
+            med = statistics.median(starts)
+            p("- first answer: %.2f ms (target < 10 ms): %s" % (
+                med, "met" if med < 10 else "NOT met"))
+        p("")
+    p("Run took %s s." % facts.get("elapsed", "?"))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

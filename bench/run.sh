@@ -1,0 +1,484 @@
+#!/bin/bash
+# bench/run.sh: how fast is visits behind nginx, next to nginx by itself.
+#
+#   bench/run.sh            the benchmark (./dev bench builds first, then
+#                           runs this); about 2 minutes with the defaults
+#   bench/run.sh --smoke    1 round, 1 s a case: checks that every
+#                           measurement was made (never how fast); TAP,
+#                           then "N passed, N failed"; status 0 if all ran
+#
+# Two stacks (tests/lib/stack.sh: nginx + spawn-fcgi + visits-fcgi on free
+# ports of 127.0.0.1, in a directory under $TMPDIR), one --durable, one
+# --no-durable.  Every round runs every case once, in the same order, so
+# that the noise of this shared machine falls on all cases alike:
+#
+#   ceiling          GET /nginx-healthz on the durable stack's nginx:
+#                    nginx's own `return 200` (access_log off there)
+#   time-durable     GET /time, counting, durable (fsync file + directory)
+#   time-nodurable   GET /time, counting, --no-durable
+#   visits           GET /visits (reads the count; durable stack)
+#
+# each at every CONNS with `wrk -t2 -cN -dDURATION --latency`.  The /time
+# and /visits cases write nginx's JSON access log (to a file here, as the
+# pod writes it to stdout); the ceiling does not.  Then: RSS of each
+# visits-fcgi after the load (VmRSS, VmHWM = peak), the group commit size
+# (visits_store_committed_visits_total / visits_store_commits_total over
+# the durable /time runs), and the time from starting spawn-fcgi +
+# visits-fcgi (nginx already up) to the first 200 on /healthz, STARTS
+# times.  The report: every round's values, the medians over rounds (and
+# each case's req/s as a ratio to the ceiling of the same round and
+# connection count, median of the per-round ratios), and a Markdown table
+# for the README with the machine and its load average at start and end.
+#
+# Knobs (environment):
+#   ROUNDS=3       rounds (>= 3 for a median worth the name)
+#   DURATION=5     seconds of each measurement
+#   WARMUP=1       seconds of unmeasured load before each case's first
+#                  connection count in a round (0: none)
+#   CONNS="32 64"  wrk connection counts
+#   THREADS=2      wrk threads
+#   STARTS=5       start-to-first-answer repetitions
+#   VISITS_FCGI    the program [build/fcgi/visits-fcgi]; it is copied
+#                  first, so a rebuild during the run changes nothing
+#   TMPDIR         where the stacks live; the counter files are there, so
+#                  this picks the filesystem the durable case syncs on
+#   VISITS_THREADS and the program's other VISITS_* settings pass through
+#                  (the data dir and durability are set per stack)
+# e.g. ROUNDS=5 DURATION=10 CONNS="16 32 64 128" ./dev bench
+set -uo pipefail
+
+prog=bench
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$bench_dir/.." && pwd)
+
+smoke=0
+case ${1:-} in
+--smoke) smoke=1 ;;
+'') ;;
+-h | --help)
+	sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0"
+	exit 0
+	;;
+*)
+	echo "$prog: unknown argument '$1' (try --help)" >&2
+	exit 2
+	;;
+esac
+
+if [ $smoke = 1 ]; then
+	ROUNDS=1 DURATION=1 WARMUP=0 STARTS=2
+fi
+: "${ROUNDS:=3}" "${DURATION:=5}" "${WARMUP:=1}" "${CONNS:=32 64}"
+: "${THREADS:=2}" "${STARTS:=5}"
+CASES=(ceiling time-durable time-nodurable visits)
+
+# shellcheck source=tests/lib/tap.sh
+. "$top/tests/lib/tap.sh"
+
+say() {
+	if [ $smoke = 1 ]; then
+		diag "$*"
+	else
+		echo "$*"
+	fi
+}
+
+die() {
+	if [ $smoke = 1 ]; then
+		fail "$*"
+		done_testing
+		echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
+	else
+		echo "$prog: $*" >&2
+	fi
+	exit 1
+}
+
+is_uint() {
+	case $1 in
+	'' | *[!0-9]*) return 1 ;;
+	esac
+}
+
+for v in ROUNDS DURATION WARMUP THREADS STARTS; do
+	is_uint "${!v}" || die "$v='${!v}' is not a whole number"
+done
+[ "$ROUNDS" -ge 1 ] && [ "$DURATION" -ge 1 ] && [ "$THREADS" -ge 1 ] &&
+	[ "$STARTS" -ge 1 ] ||
+	die "ROUNDS, DURATION, THREADS and STARTS must be at least 1"
+for c in $CONNS; do
+	is_uint "$c" && [ "$c" -ge 1 ] || die "CONNS: '$c' is not a count"
+done
+[ -n "${CONNS// /}" ] || die "CONNS is empty"
+
+for cmd in wrk curl python3 nginx spawn-fcgi setsid awk; do
+	command -v "$cmd" >/dev/null 2>&1 ||
+		die "$cmd is not installed (run ./dev deps)"
+done
+: "${VISITS_FCGI:=$top/build/fcgi/visits-fcgi}"
+[ -x "$VISITS_FCGI" ] ||
+	die "no program at $VISITS_FCGI (build it first: ./dev build)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vbench.XXXXXX") ||
+	die "cannot create a directory under ${TMPDIR:-/tmp}"
+cp "$VISITS_FCGI" "$tmp/visits-fcgi" || die "cannot copy $VISITS_FCGI"
+prog_src=$VISITS_FCGI
+VISITS_FCGI=$tmp/visits-fcgi
+export VISITS_FCGI
+
+# shellcheck source=tests/lib/stack.sh
+. "$top/tests/lib/stack.sh"
+
+# stack.sh keeps one stack in its STACK_* variables; two stacks live side
+# by side here, each saved under a prefix (D_, N_) and brought back into
+# the STACK_* variables to be restarted or stopped.
+STACK_VARS="STACK_DIR STACK_SOCK STACK_NGINX_DIR STACK_NGINX_CONF
+STACK_PORT STACK_PORT_AUTO STACK_BASE_URL STACK_FCGI_PID STACK_NGINX_PID
+STACK_DATA_DIR STACK_LOG_DIR"
+stacks=()
+
+stack_save() {
+	local v
+	for v in $STACK_VARS; do
+		printf -v "${1}_$v" '%s' "${!v-}"
+	done
+}
+
+stack_use() {
+	local v n
+	for v in $STACK_VARS; do
+		n=${1}_$v
+		printf -v "$v" '%s' "${!n-}"
+	done
+}
+
+stack_forget() {
+	local v
+	for v in $STACK_VARS; do
+		unset "$v"
+	done
+	STACK_FCGI_PID= STACK_NGINX_PID= STACK_PORT_AUTO=0
+}
+
+cleanup() {
+	local s
+	trap - EXIT INT TERM HUP
+	if [ -n "${poller_pid:-}" ]; then
+		kill "$poller_pid" 2>/dev/null
+		wait "$poller_pid" 2>/dev/null
+	fi
+	if [ -n "${wrk_pid:-}" ]; then
+		kill "$wrk_pid" 2>/dev/null
+		wait "$wrk_pid" 2>/dev/null
+	fi
+	for s in "${stacks[@]}"; do
+		stack_use "$s"
+		stack_stop >/dev/null 2>&1 || :
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# start_stack PREFIX SUBDIR ARGS...: a stack in $tmp/SUBDIR, saved as PREFIX.
+start_stack() {
+	local p=$1 d=$tmp/$2
+	shift 2
+	stack_forget
+	STACK_DATA_DIR=$d/data
+	STACK_LOG_DIR=$d/log
+	STACK_FCGI_ARGS=("$@")
+	stacks+=("$p")
+	if ! stack_start "$d"; then
+		stack_save "$p"
+		return 1
+	fi
+	stack_save "$p"
+}
+
+# metric URL NAME: metric_value := the sample NAME (no labels) of URL.
+metric() {
+	metric_value=$(curl -s --max-time 5 "$1/metrics" |
+	    awk -v n="$2" '$1 == n { print $2; exit }')
+}
+
+# parse_wrk FILE: one line "rps p50_us p99_us non2xx socket_errors
+# requests", from wrk's --latency output; latencies in microseconds.
+parse_wrk() {
+	awk '
+	function us(s,    n) {
+		n = s + 0
+		if (s ~ /us$/) return n
+		if (s ~ /ms$/) return n * 1000
+		if (s ~ /[0-9.]s$/) return n * 1000000
+		if (s ~ /m$/) return n * 60000000
+		if (s ~ /h$/) return n * 3600000000
+		return -1
+	}
+	$1 == "50%" { p50 = us($2) }
+	$1 == "99%" { p99 = us($2) }
+	$1 == "Requests/sec:" { rps = $2 }
+	/requests in/ { reqs = $1 }
+	/Non-2xx or 3xx responses:/ { bad = $NF }
+	/Socket errors:/ {
+		gsub(/,/, "")
+		err = $4 + $6 + $8 + $10
+	}
+	END {
+		if (rps == "" || p50 == "" || p99 == "" || reqs == "")
+			exit 1
+		printf "%s %.1f %.1f %d %d %d\n", rps, p50, p99, bad, err, reqs
+	}' "$1"
+}
+
+case_url() {
+	case $1 in
+	ceiling) echo "$D_STACK_BASE_URL/nginx-healthz" ;;
+	time-durable) echo "$D_STACK_BASE_URL/time" ;;
+	time-nodurable) echo "$N_STACK_BASE_URL/time" ;;
+	visits) echo "$D_STACK_BASE_URL/visits" ;;
+	esac
+}
+
+# run_wrk URL CONNS SECONDS OUT: wrk in the background (so that a signal
+# stops it through the trap), waited for.
+run_wrk() {
+	local t=$THREADS rc=0
+	[ "$t" -le "$2" ] || t=$2
+	wrk -t"$t" -c"$2" -d"$3s" --timeout 5s --latency "$1" >"$4" 2>&1 &
+	wrk_pid=$!
+	wait "$wrk_pid" || rc=$?
+	wrk_pid=
+	return $rc
+}
+
+vm_kb() {
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+facts=$tmp/facts
+results=$tmp/results.tsv
+gc=$tmp/gc.tsv
+: >"$results"
+: >"$gc"
+fact() {
+	printf '%s\t%s\n' "$1" "$2" >>"$facts"
+}
+
+fact mode "$([ $smoke = 1 ] && echo smoke || echo full)"
+fact nproc "$(nproc)"
+fact cpu "$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+fact kernel "$(uname -sr)"
+fact os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+fact load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+fact wrk "$(wrk -v 2>&1 | awk 'NR == 1 { print $1, $2 }')"
+fact nginx "$(nginx -v 2>&1 | sed 's/^nginx version: nginx\///')"
+fact program "$("$VISITS_FCGI" --version 2>/dev/null | head -n 1) ($prog_src)"
+fact tree "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?')$(
+    [ -n "$(git -C "$top" status --porcelain -- fcgi nginx 2>/dev/null)" ] &&
+    echo ' + uncommitted changes in fcgi/ or nginx/')"
+fsinfo=$(findmnt -n -o FSTYPE,SOURCE,OPTIONS --target "$tmp" 2>/dev/null |
+    awk '{ print $1, "(" $2 ", " $3 ")" }')
+fact fs "${fsinfo:-$(stat -f -c %T "$tmp")}"
+fact threads_env "${VISITS_THREADS:-default}"
+fact config "ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=\"$CONNS\" THREADS=$THREADS STARTS=$STARTS"
+fact wrk_threads "$THREADS"
+fact duration "$DURATION"
+fact started "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+start_s=$SECONDS
+
+if [ $smoke = 0 ]; then
+	echo "visits benchmark: $ROUNDS rounds x ${#CASES[@]} cases x" \
+	    "conns ($CONNS), ${DURATION}s each; load average at start:" \
+	    "$(cut -d' ' -f1-3 /proc/loadavg)"
+fi
+
+start_stack D d --durable ||
+	die "the durable stack did not start (see above)"
+start_stack N n --no-durable ||
+	die "the non-durable stack did not start (see above)"
+if [ $smoke = 1 ]; then
+	pass "both stacks started (durable on $D_STACK_BASE_URL, not durable on $N_STACK_BASE_URL)"
+fi
+say "durable stack: $D_STACK_BASE_URL, not durable: $N_STACK_BASE_URL," \
+    "in $tmp (${fsinfo:-?})"
+
+# The rounds.
+missing=0
+for ((r = 1; r <= ROUNDS; r++)); do
+	fact "load_round_$r" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	for c in "${CASES[@]}"; do
+		url=$(case_url "$c")
+		if [ "$WARMUP" -gt 0 ]; then
+			set -- $CONNS
+			run_wrk "$url" "$1" "$WARMUP" "$tmp/warmup.out" || :
+		fi
+		for n in $CONNS; do
+			if [ "$c" = time-durable ]; then
+				metric "$D_STACK_BASE_URL" visits_store_commits_total
+				c0=$metric_value
+				metric "$D_STACK_BASE_URL" \
+				    visits_store_committed_visits_total
+				v0=$metric_value
+			fi
+			out=$tmp/wrk-$r-$c-$n.out
+			run_wrk "$url" "$n" "$DURATION" "$out"
+			rc=$?
+			if line=$(parse_wrk "$out"); then
+				printf '%s\t%s\t%s\t%s\n' "$r" "$c" "$n" \
+				    "${line// /$'\t'}" >>"$results"
+				read -r rps p50 p99 bad err reqs <<<"$line"
+				say "$(printf 'round %d/%d  %-15s c%-4s %10s req/s  p50 %8.3f ms  p99 %8.3f ms%s' \
+				    "$r" "$ROUNDS" "$c" "$n" "$rps" \
+				    "$(awk -v u="$p50" 'BEGIN { print u / 1000 }')" \
+				    "$(awk -v u="$p99" 'BEGIN { print u / 1000 }')" \
+				    "$([ "$bad$err" = 00 ] ||
+				    echo "  ($bad non-2xx, $err socket errors)")")"
+			else
+				missing=$((missing + 1))
+				say "round $r $c c$n: wrk (status $rc) gave no numbers:"
+				say "$(tail -n 5 "$out")"
+			fi
+			if [ "$c" = time-durable ]; then
+				metric "$D_STACK_BASE_URL" visits_store_commits_total
+				c1=$metric_value
+				metric "$D_STACK_BASE_URL" \
+				    visits_store_committed_visits_total
+				v1=$metric_value
+				if is_uint "$c0" && is_uint "$c1" &&
+				    is_uint "$v0" && is_uint "$v1"; then
+					printf '%s\t%s\t%s\t%s\n' "$r" "$n" \
+					    $((v1 - v0)) $((c1 - c0)) >>"$gc"
+				fi
+			fi
+			# The access logs would grow by gigabytes.
+			: >"$tmp/d/log/access.log"
+			: >"$tmp/n/log/access.log"
+		done
+	done
+done
+rm -f "$tmp/warmup.out"
+
+# Memory after the load.
+fact rss_durable "$(vm_kb "$D_STACK_FCGI_PID" VmRSS) $(vm_kb "$D_STACK_FCGI_PID" VmHWM)"
+fact rss_nodurable "$(vm_kb "$N_STACK_FCGI_PID" VmRSS) $(vm_kb "$N_STACK_FCGI_PID" VmHWM)"
+metric "$D_STACK_BASE_URL" visits_count
+fact count_durable "$metric_value"
+
+# Start to first answer: nginx stays up (answering 502 meanwhile); a poller
+# asks it for /healthz every ~0.2 ms on a new connection and notes the
+# wall-clock time of the first 200; t0 is taken just before spawn-fcgi.
+first_answer() {
+	python3 - "$STACK_ADDR" "$STACK_PORT" "$1" <<'EOF'
+import socket, sys, time
+host, port, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+req = b"GET /healthz HTTP/1.0\r\nHost: bench\r\n\r\n"
+open(ready, "w").close()
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    try:
+        with socket.create_connection((host, port), timeout=2) as s:
+            s.sendall(req)
+            head = s.recv(16)
+        if head[9:12] == b"200":
+            print("%.6f" % time.time())
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.0002)
+sys.exit(1)
+EOF
+}
+
+stack_use D
+starts=()
+for ((i = 1; i <= STARTS; i++)); do
+	stack_fcgi_stop || say "visits-fcgi did not stop cleanly"
+	stack_save D
+	rm -f "$tmp/ready" "$tmp/first"
+	first_answer "$tmp/ready" >"$tmp/first" &
+	poller_pid=$!
+	while [ ! -e "$tmp/ready" ] && kill -0 "$poller_pid" 2>/dev/null; do
+		sleep 0.01
+	done
+	sleep 0.05
+	STACK_FCGI_ARGS=(--durable)
+	t0=$EPOCHREALTIME
+	stack_fcgi_start
+	rc=$?
+	stack_save D
+	wait "$poller_pid"
+	prc=$?
+	poller_pid=
+	if [ $rc != 0 ] || [ $prc != 0 ] || ! [ -s "$tmp/first" ]; then
+		say "start $i: no first answer (start status $rc, poller $prc)"
+		[ $rc = 0 ] || break
+		continue
+	fi
+	ms=$(awk -v a="$t0" -v b="$(cat "$tmp/first")" \
+	    'BEGIN { printf "%.2f", (b - a) * 1000 }')
+	starts+=("$ms")
+	say "start $i/$STARTS: first 200 on /healthz after $ms ms"
+done
+fact starts "${starts[*]}"
+if [ -n "$D_STACK_FCGI_PID" ]; then
+	stack_http_code /healthz
+	fact rss_fresh "$(vm_kb "$D_STACK_FCGI_PID" VmRSS) $(vm_kb "$D_STACK_FCGI_PID" VmHWM)"
+fi
+
+# Stop both stacks; note how they ended.
+stop_ok=1
+for s in "${stacks[@]}"; do
+	stack_use "$s"
+	stack_stop || stop_ok=0
+	stack_save "$s"
+done
+stacks=()
+fact stop_ok "$stop_ok"
+fact load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+fact elapsed "$((SECONDS - start_s))"
+
+if [ $smoke = 0 ]; then
+	echo
+	python3 "$bench_dir/report.py" "$facts" "$results" "$gc"
+	exit $?
+fi
+
+# Smoke: that every measurement was made, never how fast.
+python3 "$bench_dir/report.py" "$facts" "$results" "$gc" | diag "$(cat)"
+for c in "${CASES[@]}"; do
+	for n in $CONNS; do
+		line=$(awk -F'\t' -v c="$c" -v n="$n" \
+		    '$2 == c && $3 == n' "$results")
+		read -r _ _ _ rps p50 p99 bad err reqs <<<"$line"
+		if [ -n "$line" ] && awk -v r="$rps" -v a="$p50" -v b="$p99" \
+		    -v q="$reqs" 'BEGIN { exit !(r > 0 && a > 0 && b >= a && q > 0) }'
+		then
+			if [ "$bad" = 0 ] && [ "$err" = 0 ]; then
+				pass "$c c$n: req/s, p50 and p99 measured"
+			else
+				fail "$c c$n: $bad non-2xx answers, $err socket errors"
+			fi
+		else
+			fail "$c c$n: no numbers from wrk"
+			[ ! -e "$tmp/wrk-1-$c-$n.out" ] ||
+				diag "$(tail -n 8 "$tmp/wrk-1-$c-$n.out")"
+		fi
+	done
+done
+read -r rss hwm <<<"$(awk -F'\t' '$1 == "rss_durable" { print $2 }' "$facts")"
+is_uint "${rss:-}" && is_uint "${hwm:-}" && [ "$rss" -gt 0 ]
+ok $? "VmRSS and VmHWM of visits-fcgi read after the load"
+line=$(awk -F'\t' '{ v += $3; c += $4 } END { if (c > 0) print v, c }' "$gc")
+[ -n "$line" ]
+ok $? "group commit size from /metrics (visits, commits: ${line:-none})"
+[ ${#starts[@]} = "$STARTS" ]
+ok $? "start to first answer measured $STARTS times (${starts[*]} ms)"
+[ $stop_ok = 1 ]
+ok $? "both stacks stopped cleanly"
+done_testing
+rc=$?
+echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
+exit $rc
