@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "handler.h"
+#include "record.h"
 
 #define BODY_SIZE		4096	/* every answer but /metrics */
 #define METRICS_BODY_SIZE	65536
@@ -73,9 +74,9 @@ answer(struct exchange *x, const char *visit_err)
 
 	buf_init(&head, head_storage, sizeof(head_storage));
 	reply_head(x->app, &r, &head);
-	FCGX_PutStr(head.data, (int)head.len, x->request.out);
-	if (x->method != METHOD_HEAD)
-		FCGX_PutStr(r.body.data, (int)r.body.len, x->request.out);
+	x->failed = record_send_answer(x->fd, x->request_id, head.data,
+	    head.len, r.body.data, x->method == METHOD_HEAD ? 0 : r.body.len)
+	    == -1;
 	if (is_metrics)
 		pthread_mutex_unlock(&metrics_lock);
 	metrics_observe(x->app->metrics, x->route, r.status,
@@ -110,6 +111,12 @@ handle_request(struct exchange *x)
 		discarded += (size_t)n;
 
 	read_target(x);
+	x->fd = x->request.ipcFd;
+	x->request_id = x->request.requestId;
+	x->keep = x->request.keepConnection;
+	/* All is read: libfcgi's buffers go back now, not after a sync. */
+	FCGX_Free(&x->request, 0);
+
 	if (route_counts_visit(x->route, x->method)) {
 		/* The answer goes out only once the visit is stored. */
 		memset(&x->visit, 0, sizeof(x->visit));

@@ -4,7 +4,9 @@
  * An exchange is one request on one connection.  Most requests are
  * answered at once; a visit is handed to the store and answered by the
  * store thread when the count is on disk, so no thread waits for a sync.
- * Either way `finished` is called once the answer is written.
+ * Either way `finished` is called once the answer is written (or could
+ * not be: `failed`).  libfcgi parses the request; its memory is given back
+ * as soon as the request is read, and record.c writes the answer.
  */
 #ifndef VISITS_HANDLER_H
 #define VISITS_HANDLER_H
@@ -18,6 +20,10 @@
 struct exchange {
 	FCGX_Request		 request;
 	const struct app	*app;
+	int			 fd;		/* the FastCGI connection */
+	int			 request_id;
+	int			 keep;		/* nginx keeps the connection */
+	int			 failed;	/* the answer could not be sent */
 	enum method		 method;
 	enum route		 route;
 	uint64_t		 start_ns;

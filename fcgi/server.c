@@ -18,7 +18,8 @@
  * timeouts.
  *
  * A visit is answered later, by the store thread (see handler.c); its
- * connection stays out of the epoll set until then.
+ * connection stays out of the epoll set until then.  Answers are written
+ * by record.c, not by libfcgi's streams.
  *
  * Stopping: server_stop() makes the eventfd readable for good.  Every
  * thread stops accepting, serves the requests that are already readable,
@@ -188,18 +189,17 @@ conn_ready(struct conn *c)
 	handle_request(&c->x);
 }
 
-/* The answer is written (on a request thread or the store thread). */
+/*
+ * The answer is written (on a request thread or the store thread): keep
+ * the connection for nginx's next request, or close it.
+ */
 static void
 conn_finished(struct exchange *x)
 {
 	struct conn	*c = (struct conn *)x;
 	struct server	*s = c->server;
 
-	FCGX_Finish_r(&x->request);	/* closes unless nginx keeps it */
-	if (x->request.ipcFd < 0) {
-		c->fd = -1;
-		conn_free(c);
-	} else if (is_stopping(s) ||
+	if (x->failed || !x->keep || is_stopping(s) ||
 	    watch(s, EPOLL_CTL_MOD, c->fd, c) == -1)
 		conn_free(c);
 }
