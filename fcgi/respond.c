@@ -14,6 +14,7 @@
 #define METRICS_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
 static void	json_error(struct reply *, int, const char *);
+static void	put_place(struct buf *, const char *);
 static void	index_page(const struct app *, struct reply *);
 static void	time_json(struct reply *);
 
@@ -46,6 +47,21 @@ json_error(struct reply *r, int status, const char *message)
 	buf_puts(&r->body, "}\n");
 }
 
+/* "Europe/Moscow" is "Moscow", "America/New_York" is "New York". */
+static void
+put_place(struct buf *b, const char *zone)
+{
+	const char	*slash = strrchr(zone, '/');
+	char		 place[64];
+	size_t		 i;
+
+	snprintf(place, sizeof(place), "%s", slash != NULL ? slash + 1 : zone);
+	for (i = 0; place[i] != '\0'; i++)
+		if (place[i] == '_')
+			place[i] = ' ';
+	buf_put_html(b, place);
+}
+
 static void
 index_page(const struct app *app, struct reply *r)
 {
@@ -57,10 +73,10 @@ index_page(const struct app *app, struct reply *r)
 	    "<!doctype html>\n"
 	    "<html lang=\"en\">\n"
 	    "<head><meta charset=\"utf-8\"><title>");
-	buf_put_html(&r->body, app->timezone);
-	buf_puts(&r->body, " time</title></head>\n<body>\n<h1>Time in ");
-	buf_put_html(&r->body, app->timezone);
-	buf_puts(&r->body, "</h1>\n<p id=\"time\">");
+	put_place(&r->body, app->timezone);
+	buf_puts(&r->body, " time</title></head>\n<body>\n<h1>");
+	put_place(&r->body, app->timezone);
+	buf_puts(&r->body, " time</h1>\n<p id=\"time\">");
 	buf_puts(&r->body, hms);
 	buf_puts(&r->body, "</p>\n<p>Served by <code id=\"host\">");
 	buf_put_html(&r->body, app->hostname);
