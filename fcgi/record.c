@@ -1,5 +1,5 @@
 /*
- * record.c: a whole FastCGI answer in one writev().
+ * record.c: a whole FastCGI answer in one sendmsg().
  *
  * libfcgi parses the requests; the answers are written here.  Its writer
  * streams buffer 8 KiB each per request in flight and copy every byte once
@@ -7,12 +7,18 @@
  * it goes out: CGI headers and body as STDOUT records (at most 65535 bytes
  * each), an empty STDOUT record that ends the stream, and END_REQUEST.
  * A visit waiting for the disk then holds no libfcgi memory at all.
+ *
+ * Writes never block: an answer is far smaller than a socket buffer, so a
+ * full buffer means the peer stopped reading (nginx never does).  That
+ * connection is dropped instead of stalling the thread, which may be the
+ * store thread answering a whole group commit.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fastcgi.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "record.h"
@@ -20,7 +26,7 @@
 #define MAX_IOV		16
 
 static void	header(FCGI_Header *, int type, int request_id, size_t len);
-static int	writev_all(int, struct iovec *, int);
+static int	send_all(int, struct iovec *, int);
 
 static void
 header(FCGI_Header *h, int type, int request_id, size_t len)
@@ -35,16 +41,20 @@ header(FCGI_Header *h, int type, int request_id, size_t len)
 }
 
 static int
-writev_all(int fd, struct iovec *iov, int n)
+send_all(int fd, struct iovec *iov, int n)
 {
-	ssize_t	w;
+	struct msghdr	msg;
+	ssize_t		w;
 
 	while (n > 0) {
-		w = writev(fd, iov, n);
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = (size_t)n;
+		w = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
-			return -1;
+			return -1;	/* EAGAIN too: see above */
 		}
 		/* Skip what went out; go on with the rest. */
 		while (n > 0 && (size_t)w >= iov->iov_len) {
@@ -99,5 +109,5 @@ record_send_answer(int fd, int request_id, const char *head, size_t head_len,
 	end.body.protocolStatus = FCGI_REQUEST_COMPLETE;
 	iov[n].iov_base = &end;
 	iov[n++].iov_len = sizeof(end);
-	return writev_all(fd, iov, n);
+	return send_all(fd, iov, n);
 }

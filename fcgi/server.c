@@ -14,8 +14,7 @@
  * libfcgi's header calls private; FCGX_Request is allocated by its callers,
  * so its layout is part of libfcgi's ABI, unchanged since 2.4.0.  With
  * listen_sock -1 libfcgi never accepts by itself.  Within a request
- * libfcgi does blocking I/O, bounded by the connection's read and write
- * timeouts.
+ * libfcgi does blocking reads, bounded by the connection's read timeout.
  *
  * A visit is answered later, by the store thread (see handler.c); its
  * connection stays out of the epoll set until then.  Answers are written
@@ -83,7 +82,7 @@ static int	 watch(struct server *, int, int, void *);
 static void	 conn_ready(struct conn *);
 static void	 conn_finished(struct exchange *);
 static void	 conn_free(struct conn *);
-static void	 set_timeouts(int, unsigned);
+static void	 set_read_timeout(int, unsigned);
 static int	 is_stopping(struct server *);
 
 static int
@@ -104,14 +103,14 @@ watch(struct server *s, int op, int fd, void *tag)
 }
 
 static void
-set_timeouts(int fd, unsigned seconds)
+set_read_timeout(int fd, unsigned seconds)
 {
 	struct timeval	tv = { .tv_sec = (time_t)seconds, .tv_usec = 0 };
 
+	/* Writes never block (record.c); only libfcgi's reads need it. */
 	if (seconds == 0)
 		return;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 /* The listener is ready: take what is waiting, then watch it again. */
@@ -147,7 +146,7 @@ accept_ready(struct server *s)
 			kill(getpid(), SIGTERM);	/* main() stops us */
 			return;
 		}
-		set_timeouts(fd, s->io_timeout);
+		set_read_timeout(fd, s->io_timeout);
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
 			close(fd);
 			break;
@@ -306,6 +305,14 @@ server_start(const struct app *app, int listen_fd, unsigned threads,
 		server_free(s);
 		return NULL;
 	}
+	/*
+	 * libfcgi closes a connection it gives up on (not FastCGI, cut off)
+	 * by waiting up to 2 s for the peer to close first, which holds a
+	 * request thread; for a Unix socket there is nothing to wait for.
+	 * It reads this variable in FCGX_Init().  (The store thread, the only
+	 * other one yet, never reads the environment.)
+	 */
+	setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 1);
 	if (FCGX_Init() != 0) {
 		snprintf(errbuf, errlen, "FCGX_Init failed");
 		server_free(s);
