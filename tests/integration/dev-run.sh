@@ -9,11 +9,12 @@ dev=$top_srcdir/dev
 env --default-signal=INT true 2>/dev/null ||
 	bail_out "env --default-signal (coreutils >= 8.31) is needed"
 
-# descendants PID: all processes below PID.
+# descendants PID: all processes below PID, as PID:START-TIME (a PID
+# alone may be reused by then).
 descendants() {
 	local p
 	for p in $(ps -o pid= --ppid "$1"); do
-		echo "$p"
+		echo "$p:$(ps -o lstart= -p "$p" | tr -d ' ')"
 		descendants "$p"
 	done
 }
@@ -27,7 +28,7 @@ run_dev() {
 	dev_pid=$!
 }
 kill_dev() {
-	[ -z "${dev_pid:-}" ] || kill -TERM "$dev_pid" 2>/dev/null
+	[ -z "${dev_pid:-}" ] || stack_signal TERM "$dev_pid"
 }
 it_on_exit kill_dev
 
@@ -47,17 +48,18 @@ for sig in INT TERM; do
 	procs=$(descendants "$dev_pid" | tr '\n' ' ')
 	n=$(wc -w <<<"$procs")
 	[ "$n" -ge 4 ]; ok $? "nginx (master, 2 workers) and visits-fcgi run ($n)"
-	kill -"$sig" "$dev_pid"
+	stack_signal "$sig" "$dev_pid"
 	status=timeout
 	if stack_wait_exit "$dev_pid" 30; then
 		status=$stack_status
 	else
-		kill -KILL "$dev_pid"
+		stack_signal KILL "$dev_pid"
 	fi
 	is "$status" 0 "SIG$sig: ./dev run exits 0"
 	left=
 	for p in $procs; do
-		kill -0 "$p" 2>/dev/null && left="$left $p"
+		[ "${p%%:*}:$(ps -o lstart= -p "${p%%:*}" | tr -d ' ')" != "$p" ] ||
+			left="$left ${p%%:*}"
 	done
 	is "$left" "" "SIG$sig: no process left behind"
 	[ ! -e "$it_tmp/var/run/visits.sock" ]
@@ -72,14 +74,14 @@ python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
 time.sleep(60)' "$port" &
 holder=$!
-it_on_exit "kill $holder 2>/dev/null"
+it_on_exit "stack_signal TERM $holder"
 sleep 0.3
 run_dev "$port" "$it_tmp/taken.log"
 status=timeout
 if stack_wait_exit "$dev_pid" 30; then
 	status=$stack_status
 else
-	kill -KILL "$dev_pid"
+	stack_signal KILL "$dev_pid"
 fi
 dev_pid=
 [ "$status" != 0 ] && [ "$status" != timeout ]
@@ -87,7 +89,7 @@ ok $? "port taken: ./dev run fails (status $status)"
 grep -q "port $port on 127.0.0.1 is already in use" "$it_tmp/taken.log"
 ok $? "port taken: says so"
 [ ! -e "$it_tmp/var/run/visits.sock" ]; ok $? "port taken: no socket left"
-kill "$holder"
+stack_signal TERM "$holder"
 fail_diag "$it_tmp/taken.log"
 
 done_testing

@@ -126,7 +126,7 @@ while read -r line; do
 	diag "$line"
 done < <(jq -c 'select(.outcome == "hang" or .then_healthz != 200)' \
     "$it_tmp/abuse.json" 2>/dev/null)
-kill -0 "$ab" 2>/dev/null; ok $? "the program is still running"
+stack_alive "$ab"; ok $? "the program is still running"
 # Connections stalled in the middle of a record hold their slots only;
 # the others are served.
 fcgi_client stall "$sock" --count 16 --timeout 3 >"$it_tmp/stall.json"

@@ -39,7 +39,7 @@ refused() {
 	is "$http_code" 200 "$what: /healthz still 200 (the process serves)"
 	cmp -s "$STACK_DATA_DIR/visits" "$it_tmp/expected"
 	ok $? "$what: the counter file is byte for byte as it was"
-	kill -0 "$STACK_FCGI_PID" 2>/dev/null
+	stack_alive "$STACK_FCGI_PID"
 	ok $? "$what: the process keeps running"
 }
 

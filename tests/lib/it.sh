@@ -51,7 +51,7 @@ it_cleanup() {
 	trap - EXIT INT TERM HUP
 	stack_stop >/dev/null 2>&1 || :
 	for i in "${it_own_pids[@]}"; do
-		kill -KILL "$i" 2>/dev/null
+		stack_signal KILL "$i"
 	done
 	for ((i = ${#it_exit_cmds[@]} - 1; i >= 0; i--)); do
 		eval "${it_exit_cmds[$i]}" || :
@@ -76,7 +76,7 @@ exit_status() {
 	if stack_wait_exit "$1" "$2"; then
 		status=$stack_status
 	else
-		kill -KILL "$1" 2>/dev/null
+		stack_signal KILL "$1"
 	fi
 }
 
@@ -91,14 +91,14 @@ own_start() {
 		    fcgi_client request "$sock" --timeout 2 >/dev/null 2>&1; then
 			return 0
 		fi
-		kill -0 "$own_pid" 2>/dev/null || return 1
+		stack_alive "$own_pid" || return 1
 		sleep 0.05
 	done
 	return 1
 }
 
 own_stop() {
-	kill -"${2:-TERM}" "$1" 2>/dev/null
+	stack_signal "${2:-TERM}" "$1"
 	exit_status "$1" 15
 }
 

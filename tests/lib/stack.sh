@@ -106,11 +106,30 @@ stack_spawn() {
 	stack_pid=$!
 }
 
+# stack_alive PID [PARENT]: status 0 if PID runs (not a zombie) as a
+# child of PARENT (default: this shell).  PIDs are reused quickly on a busy
+# machine (pid_max is often 32768): a PID that has ended may already be
+# someone else's process, so nothing here signals or waits on a PID
+# without this check.
+stack_alive() {
+	local stat
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- "${2:-$BASHPID}" $stat
+	[ "$2" != Z ] && [ "$3" = "$1" ]
+}
+
+# stack_signal SIG PID [PARENT]: send SIG only to a live child.
+stack_signal() {
+	stack_alive "$2" "${3:-$BASHPID}" && kill "-$1" "$2" 2>/dev/null
+}
+
 # stack_wait_exit PID SECONDS: wait for PID to end; stack_status := its
 # exit status.  Status 1 if it is still running after SECONDS.
 stack_wait_exit() {
 	local pid=$1 limit=$(($2 * 20)) i=0
-	while kill -0 "$pid" 2>/dev/null; do
+	while stack_alive "$pid"; do
 		if [ $i -ge $limit ]; then
 			return 1
 		fi
@@ -124,10 +143,13 @@ stack_wait_exit() {
 
 # Kill PID and its direct children (nginx workers) by id.
 stack_kill_tree() {
-	local pid=$1 kids
-	kids=$(ps -o pid= --ppid "$pid" 2>/dev/null)
-	# shellcheck disable=SC2086
-	kill -KILL "$pid" $kids 2>/dev/null
+	local pid=$1 kid
+	if stack_alive "$pid"; then
+		for kid in $(ps -o pid= --ppid "$pid" 2>/dev/null); do
+			stack_signal KILL "$kid" "$pid"
+		done
+		kill -KILL "$pid" 2>/dev/null
+	fi
 	wait "$pid" 2>/dev/null || :
 }
 
@@ -191,7 +213,7 @@ stack_fcgi_start() {
 	    "${STACK_FCGI_ARGS[@]}" "$@"
 	STACK_FCGI_PID=$stack_pid
 	while [ ! -S "$STACK_SOCK" ]; do
-		if ! kill -0 "$STACK_FCGI_PID" 2>/dev/null; then
+		if ! stack_alive "$STACK_FCGI_PID"; then
 			stack_status=0
 			wait "$STACK_FCGI_PID" || stack_status=$?
 			stack_err "visits-fcgi exited with status $stack_status" \
@@ -217,7 +239,7 @@ stack_fcgi_stop() {
 	if [ -z "$STACK_FCGI_PID" ]; then
 		return 0
 	fi
-	kill "-$sig" "$STACK_FCGI_PID" 2>/dev/null
+	stack_signal "$sig" "$STACK_FCGI_PID"
 	if ! stack_wait_exit "$STACK_FCGI_PID" "$STACK_TIMEOUT"; then
 		stack_err "visits-fcgi (pid $STACK_FCGI_PID) still running" \
 		    "${STACK_TIMEOUT}s after SIG$sig; killing it"
@@ -283,7 +305,7 @@ stack_nginx_start() {
 			if [ "$stack_code" = 200 ]; then
 				return 0
 			fi
-			if ! kill -0 "$STACK_NGINX_PID" 2>/dev/null; then
+			if ! stack_alive "$STACK_NGINX_PID"; then
 				status=0
 				wait "$STACK_NGINX_PID" || status=$?
 				STACK_NGINX_PID=
@@ -324,7 +346,7 @@ stack_nginx_stop() {
 	fi
 	# SIGQUIT: nginx stops accepting, finishes the requests in flight,
 	# then exits (its graceful shutdown; the pod's STOPSIGNAL too).
-	kill -QUIT "$STACK_NGINX_PID" 2>/dev/null
+	stack_signal QUIT "$STACK_NGINX_PID"
 	if ! stack_wait_exit "$STACK_NGINX_PID" "$STACK_TIMEOUT"; then
 		stack_err "nginx (pid $STACK_NGINX_PID) still running" \
 		    "${STACK_TIMEOUT}s after SIGQUIT; killing it"
