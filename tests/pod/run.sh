@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/pod/run.sh: the pod test.  Builds both images with podman, turns
 # the StatefulSet of k8s/overlays/minikube into what its controller would
-# create (3 PersistentVolumeClaims, 3 Pods), plays them with
+# create (a PersistentVolumeClaim and a Pod per replica), plays them with
 # `podman kube play`, and checks through nginx in each pod what the SPEC
 # promises:
 #   the HTTP table; what counts and what does not; independent per-pod
@@ -13,7 +13,8 @@
 #   does (preStop hooks, then the stop signals) under load gives no 5xx
 #   and loses no acknowledged visit; the containers run as the pod's
 #   non-root user with no capabilities and cannot write their root
-#   filesystem.
+#   filesystem; scaled to 5, the new pods count from 0 on new volumes,
+#   and scaled down and up again they get their volumes and counts back.
 #
 # Needs root.  Installs podman, runc and debootstrap and makes the base
 # image when missing (tests/pod/setup.sh; cached).  Pods, volumes and
@@ -98,7 +99,9 @@ if ! kubectl kustomize "$top/k8s/overlays/minikube" >"$tmp/rendered.yaml" 2>"$tm
 	result not-ok "kubectl kustomize k8s/overlays/minikube" "$(cat "$tmp/err")"
 	finish
 fi
-# Free loopback ports, one per replica.
+# Free loopback ports, one per pod: the StatefulSet's replicas, and two
+# more for the scale-up to 5.
+SCALED=5
 ports=$(node -e '
 const net = require("net");
 const n = Number(process.argv[1]), got = [], socks = [];
@@ -107,7 +110,7 @@ const n = Number(process.argv[1]), got = [], socks = [];
     console.log(got.join(" ")); return; }
   const s = net.createServer().listen(0, "127.0.0.1", () => {
     got.push(s.address().port); socks.push(s); next(); });
-})();' 3)
+})();' $SCALED)
 # shellcheck disable=SC2086
 if ! node "$here/sts-to-pods.mjs" "$tmp/rendered.yaml" "$tmp" "$prefix" $ports \
     2>"$tmp/err"; then
@@ -178,14 +181,11 @@ moscow_now() { date -u -d '+3 hours' +%H:%M:%S; } # Moscow: UTC+3, no DST
 secs() { IFS=: read -r h m s <<<"$1"; echo $((10#$h * 3600 + 10#$m * 60 + 10#$s)); }
 
 # --- the pods -----------------------------------------------------------------------
-if pm kube play "$tmp/pvcs.yaml" >/dev/null; then
-	result ok "PVCs played: $(podman volume ls -q | grep -c "^$prefix") volumes"
-else
-	result not-ok "PVCs played" "$(tail -5 "$tmp/podman.log")"
-	finish
-fi
+# Like the controller: a pod's claims are made once, with the pod.
 t0=$(date +%s)
 for i in $(seq 0 $((REPLICAS - 1))); do
+	pm kube play "$tmp/pvc-$i.yaml" >/dev/null ||
+	    problem "kube play pvc-$i: $(tail -3 "$tmp/podman.log")"
 	pm kube play "$tmp/pod-$i.yaml" >/dev/null ||
 	    problem "kube play pod-$i: $(tail -3 "$tmp/podman.log")"
 done
@@ -484,5 +484,34 @@ wait_ready $i 60 || problem "not ready again"
 v2=$(visits $i)
 [ "$v2" = $((v + ok)) ] || problem "count $v + $ok answered visits = $((v + ok)), but $v2"
 check "every answered visit was counted, none twice ($v + $ok = $v2)"
+
+# --- kubectl scale sts --replicas=5, back to 3, and to 5 again ---------------------
+for i in $(seq 0 $((REPLICAS - 1))); do v0[i]=$(visits "$i"); done
+for i in $(seq "$REPLICAS" $((SCALED - 1))); do
+	pm kube play "$tmp/pvc-$i.yaml" >/dev/null &&
+	    pm kube play "$tmp/pod-$i.yaml" >/dev/null && wait_ready "$i" ||
+	    problem "$(pod "$i") not ready: $(tail -3 "$tmp/podman.log")"
+	[ "$(visits "$i")" = 0 ] || problem "new $STS_NAME-$i counts from $(visits "$i")"
+	req "$i" GET /time
+	[ "$(header X-Served-By)" = "$STS_NAME-$i" ] ||
+	    problem "X-Served-By '$(header X-Served-By)'"
+	for _ in $(seq 1 "$i"); do req "$i" GET /time; done
+	v0[i]=$(visits "$i")
+done
+for i in $(seq 0 $((REPLICAS - 1))); do
+	[ "$(visits "$i")" = "${v0[i]}" ] || problem "$STS_NAME-$i changed"
+done
+check "scaled to $SCALED: new pods with new volumes count from 0, the others keep theirs"
+for i in $(seq "$REPLICAS" $((SCALED - 1))); do
+	pm pod rm -f "$(pod "$i")" >/dev/null
+	podman volume exists "${prefix}data-$STS_NAME-$i" ||
+	    problem "volume of $STS_NAME-$i gone with the pod"
+done
+for i in $(seq "$REPLICAS" $((SCALED - 1))); do
+	play "$i" || problem "$(pod "$i") not ready again"
+	[ "$(visits "$i")" = "${v0[i]}" ] ||
+	    problem "$STS_NAME-$i: ${v0[i]} before, $(visits "$i") after"
+done
+check "scaled down to $REPLICAS and up again: the volumes stayed, the counts came back"
 
 finish

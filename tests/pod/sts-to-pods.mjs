@@ -4,7 +4,8 @@
 //
 //   node sts-to-pods.mjs RENDERED.yaml OUTDIR PREFIX PORT0 PORT1 ...
 //
-// Writes OUTDIR/pvcs.yaml and OUTDIR/pod-N.yaml (N = 0..replicas-1).  Like
+// Writes OUTDIR/pvc-N.yaml and OUTDIR/pod-N.yaml for N = 0, 1, ... one per
+// PORT given (at least the StatefulSet's replicas; more, to scale up).  Like
 // the controller, pod N is named <sts>-N (hostname <sts>-N, subdomain the
 // governing Service) with the template's labels plus
 // statefulset.kubernetes.io/pod-name, and its claim <template>-<sts>-N
@@ -40,8 +41,8 @@ const replicas = sts.spec.replicas ?? 1;
 if (ports.length < replicas)
   throw new Error(`need ${replicas} ports, got ${ports.length}`);
 
-const pvcs = [];
-for (let i = 0; i < replicas; i++) {
+for (let i = 0; i < ports.length; i++) {
+  const pvcs = [];
   const podName = `${name}-${i}`;
   const tpl = structuredClone(sts.spec.template);
   const volumes = tpl.spec.volumes ?? [];
@@ -93,6 +94,8 @@ for (let i = 0; i < replicas; i++) {
     spec: tpl.spec,
   };
   fs.writeFileSync(path.join(outdir, `pod-${i}.yaml`), YAML.stringify(pod));
+  fs.writeFileSync(path.join(outdir, `pvc-${i}.yaml`),
+    pvcs.map((p) => YAML.stringify(p)).join("---\n"));
 }
 const spec = sts.spec.template.spec;
 const q = (v) => `'${String(v ?? "").replace(/'/g, "'\\''")}'`;
@@ -118,5 +121,3 @@ for (const c of spec.containers) {
     fs.writeFileSync(path.join(outdir, `prestop-${c.name}`),
       cmd.map((a) => `${a}\0`).join(""));
 }
-fs.writeFileSync(path.join(outdir, "pvcs.yaml"),
-  pvcs.map((p) => YAML.stringify(p)).join("---\n"));
