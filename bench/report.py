@@ -180,10 +180,14 @@ def main():
     starts = [float(x) for x in facts.get("starts", "").split()]
     if starts:
         p("")
+        socks = [float(x) for x in facts.get("socks", "").split()]
         p("Start to first answer (spawn-fcgi + visits-fcgi started, nginx "
           "already up, first 200 on /healthz through nginx): median "
-          "%.2f ms (%s ms)." % (statistics.median(starts),
-                                ", ".join("%.2f" % x for x in starts)))
+          "%.2f ms (%s ms)%s." % (
+              statistics.median(starts),
+              ", ".join("%.2f" % x for x in starts),
+              "; spawn-fcgi's socket appeared after a median %.2f ms" %
+              statistics.median(socks) if socks else ""))
     gsum = {}
     for _r, n, v, c in gc:
         t = gsum.setdefault(int(n), [0, 0])
