@@ -38,6 +38,10 @@
 #   CONNS="32 64"  wrk connection counts
 #   THREADS=2      wrk threads
 #   STARTS=5       start-to-first-answer repetitions
+#   STORE_SECONDS=0.5  seconds per way and round of bench/store-bench.c
+#                  (built with cc: the cost of one counter file update,
+#                  in place versus temp file + rename, synced or not, in
+#                  the data directory's filesystem); 0 skips it
 #   VISITS_FCGI    the program [build/fcgi/visits-fcgi]; it is copied
 #                  first, so a rebuild during the run changes nothing
 #   TMPDIR         where the stacks live; the counter files are there, so
@@ -66,8 +70,9 @@ case ${1:-} in
 esac
 
 if [ $smoke = 1 ]; then
-	ROUNDS=1 DURATION=1 WARMUP=0 STARTS=2
+	ROUNDS=1 DURATION=1 WARMUP=0 STARTS=2 STORE_SECONDS=0.1
 fi
+: "${STORE_SECONDS:=0.5}"
 : "${ROUNDS:=3}" "${DURATION:=5}" "${WARMUP:=1}" "${CONNS:=32 64}"
 : "${THREADS:=2}" "${STARTS:=5}"
 CASES=(ceiling time-durable time-nodurable visits)
@@ -110,6 +115,8 @@ for c in $CONNS; do
 	is_uint "$c" && [ "$c" -ge 1 ] || die "CONNS: '$c' is not a count"
 done
 [ -n "${CONNS// /}" ] || die "CONNS is empty"
+[[ $STORE_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+	die "STORE_SECONDS='$STORE_SECONDS' is not a number of seconds"
 
 for cmd in wrk curl python3 nginx spawn-fcgi setsid awk; do
 	command -v "$cmd" >/dev/null 2>&1 ||
@@ -451,13 +458,38 @@ for s in "${stacks[@]}"; do
 done
 stacks=()
 fact stop_ok "$stop_ok"
+
+# One counter file update, per way of writing it, on the same filesystem.
+store_ok=skipped
+if [ "$STORE_SECONDS" != 0 ] && [ "$STORE_SECONDS" != 0.0 ]; then
+	store_ok=0
+	mkdir -p "$tmp/store"
+	if ! command -v cc >/dev/null; then
+		echo "cc is not installed (./dev deps)" >"$tmp/store.md"
+	elif cc -O2 -Wall -o "$tmp/store-bench" "$bench_dir/store-bench.c" \
+	    >"$tmp/store.md" 2>&1 &&
+	    "$tmp/store-bench" "$tmp/store" "$STORE_SECONDS" "$ROUNDS" \
+	    >"$tmp/store.md" 2>&1; then
+		store_ok=1
+	fi
+fi
 fact load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 fact elapsed "$((SECONDS - start_s))"
 
 if [ $smoke = 0 ]; then
 	echo
 	python3 "$bench_dir/report.py" "$facts" "$results" "$gc"
-	exit $?
+	rc=$?
+	if [ $store_ok != skipped ]; then
+		echo
+		echo "One update of the counter file (bench/store-bench.c," \
+		    "${STORE_SECONDS}s per way and round, $ROUNDS rounds," \
+		    "on $(awk -F'\t' '$1 == "fs" { print $2 }' "$facts")):"
+		echo
+		cat "$tmp/store.md"
+		[ $store_ok = 1 ] || rc=1
+	fi
+	exit $rc
 fi
 
 # Smoke: that every measurement was made, never how fast.
@@ -492,6 +524,11 @@ ok $? "group commit size from /metrics (visits, commits: ${line:-none})"
 ok $? "start to first answer measured $STARTS times (${starts[*]} ms)"
 [ $stop_ok = 1 ]
 ok $? "both stacks stopped cleanly"
+if [ $store_ok != skipped ]; then
+	diag "$(cat "$tmp/store.md")"
+	[ $store_ok = 1 ] && [ "$(grep -c '^| [a-z]' "$tmp/store.md")" = 5 ]
+	ok $? "store-bench built and timed the 4 ways of updating the file"
+fi
 done_testing
 rc=$?
 echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
