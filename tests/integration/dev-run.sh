@@ -9,14 +9,17 @@ dev=$top_srcdir/dev
 env --default-signal=INT true 2>/dev/null ||
 	bail_out "env --default-signal (coreutils >= 8.31) is needed"
 
-# descendants PID: all processes below PID, as PID:START-TIME (a PID
-# alone may be reused by then).
-descendants() {
-	local p
-	for p in $(ps -o pid= --ppid "$1"); do
-		echo "$p:$(ps -o lstart= -p "$p" | tr -d ' ')"
-		descendants "$p"
-	done
+# servers PID: the nginx and visits-fcgi processes below PID, as
+# PID:START-TIME (a PID alone may be reused by then).
+servers() {
+	local p c
+	while read -r p c; do
+		case $c in
+		nginx | visits-fcgi | lt-visits-fcgi)
+			echo "$p:$(ps -o lstart= -p "$p" | tr -d ' ')" ;;
+		esac
+		servers "$p"
+	done < <(ps -o pid=,comm= --ppid "$1")
 }
 
 # run_dev PORT LOG: ./dev run in the background (dev_pid).  SIGINT is
@@ -40,12 +43,16 @@ for sig in INT TERM; do
 	run_dev "$port" "$it_tmp/run.$sig.log"
 	STACK_TIMEOUT=60 stack_wait_http /time 200
 	ok $? "./dev run serves /time on PORT=$port"
+	for i in $(seq 100); do
+		grep -q 'serving on' "$it_tmp/run.$sig.log" && break
+		sleep 0.1
+	done
 	count=$((count + 1))
 	is "$(cat "$it_tmp/data/visits" 2>/dev/null)" $count \
 	    "the counter is in VISITS_DATA_DIR"
 	[ -S "$it_tmp/var/run/visits.sock" ]
 	ok $? "its socket is under VISITS_VAR_DIR"
-	procs=$(descendants "$dev_pid" | tr '\n' ' ')
+	procs=$(servers "$dev_pid" | tr '\n' ' ')
 	n=$(wc -w <<<"$procs")
 	[ "$n" -ge 4 ]; ok $? "nginx (master, 2 workers) and visits-fcgi run ($n)"
 	stack_signal "$sig" "$dev_pid"
