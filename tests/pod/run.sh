@@ -94,6 +94,15 @@ if ! out=$("$top/tests/k8s/npm-ci.sh" 2>&1); then
 	finish
 fi
 
+# Pods and volumes left by earlier runs that were killed (their shell is
+# gone): removed, so that they hold no ports or disk.
+for name in $(podman pod ls --format '{{.Name}}' 2>/dev/null;
+    podman volume ls --format '{{.Name}}' 2>/dev/null); do
+	[[ $name =~ ^vpt([0-9]+)- ]] || continue
+	kill -0 "${BASH_REMATCH[1]}" 2>/dev/null && continue
+	pm pod rm -f -t 0 "$name" >/dev/null 2>&1 || pm volume rm -f "$name" >/dev/null 2>&1
+done
+
 # --- the StatefulSet as Pods and PVCs ----------------------------------------
 if ! kubectl kustomize "$top/k8s/overlays/minikube" >"$tmp/rendered.yaml" 2>"$tmp/err"; then
 	result not-ok "kubectl kustomize k8s/overlays/minikube" "$(cat "$tmp/err")"
