@@ -186,8 +186,12 @@ def main():
           "%.2f ms (%s ms)%s." % (
               statistics.median(starts),
               ", ".join("%.2f" % x for x in starts),
-              "; spawn-fcgi's socket appeared after a median %.2f ms" %
-              statistics.median(socks) if socks else ""))
+              "; spawn-fcgi's socket appeared after a median %.2f ms, "
+              "and from the socket (spawn-fcgi execs the program once it "
+              "listens) to the first 200: median %.2f ms" % (
+                  statistics.median(socks),
+                  statistics.median(b - a for a, b in zip(socks, starts)))
+              if len(socks) == len(starts) else ""))
     gsum = {}
     for _r, n, v, c in gc:
         t = gsum.setdefault(int(n), [0, 0])

@@ -286,8 +286,8 @@ fact program "$("$VISITS_FCGI" --version 2>/dev/null | head -n 1) ($prog_src)"
 fact tree "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?')$(
     [ -n "$(git -C "$top" status --porcelain -- fcgi nginx 2>/dev/null)" ] &&
     echo ' + uncommitted changes in fcgi/ or nginx/')"
-fsinfo=$(findmnt -n -o FSTYPE,SOURCE,OPTIONS --target "$tmp" 2>/dev/null |
-    awk '{ print $1, "(" $2 ", " $3 ")" }')
+fsinfo=$(findmnt -n -o FSTYPE,SOURCE --target "$tmp" 2>/dev/null |
+    awk '{ print $1, "(" $2 ")" }')
 fact fs "${fsinfo:-$(stat -f -c %T "$tmp")}"
 fact threads_env "${VISITS_THREADS:-default}"
 fact config "ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=\"$CONNS\" THREADS=$THREADS STARTS=$STARTS"
