@@ -72,6 +72,9 @@ ok $? "6 requests in flight at SIGTERM: each a complete 200"
 n=$(jq -s 'map(select(.status == 200 and .complete)) | length' \
     "$it_tmp/inflight.json")
 is "$n" 6 "6 complete 200 answers"
+n=$(jq -s 'map(select(.taken_before_sigterm)) | length' \
+    "$it_tmp/inflight.json")
+is "$n" 6 "before SIGTERM the program had read the beginning of all 6 (ss: nothing left unread; more than --threads partial requests must not block)"
 exit_status "$pid" 30
 is "$status" 0 "visits-fcgi exits 0 after SIGTERM"
 [ ! -e "$sock" ]; ok $? "the socket file is gone"

@@ -8,6 +8,7 @@ half-sent, send malformed records).
         app_status, protocol_status; exit 0 when an answer came
     fcgi_client.py inflight SOCK PID [--count N] [--uri U] [--delay S]
         opens N connections, sends each request but its last record,
+        waits until PID has accepted them and read what was sent (ss),
         SIGTERMs PID, waits S seconds, completes the requests and reads the
         answers; prints one JSON object a request; exit 0 when every
         answer is a complete 200
@@ -26,6 +27,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -167,22 +169,48 @@ def cmd_request(a):
     return 0
 
 
+def taken_in(path, timeout):
+    """Wait until the program has accepted every connection to path and
+    read all that was sent on them: ss shows the listening socket's queue
+    (Recv-Q) and each accepted connection's unread bytes.  True if so
+    within timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = subprocess.run(["ss", "-xaH"], capture_output=True,
+                             text=True).stdout
+        queued = [int(f[2]) for f in (line.split() for line in
+                                      out.splitlines())
+                  if len(f) >= 5 and f[4] == path]
+        if queued and not any(queued):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
 def cmd_inflight(a):
     conns = []
-    tail = record(STDIN, b"")
+    # Everything up to the end of the params: the program has the
+    # connection and the request's beginning, and cannot answer yet.
+    tail = record(PARAMS, b"") + record(STDIN, b"")
+    head = full_request("GET", a.uri)[:-len(tail)]
     for i in range(a.count):
         s = connect(a.socket, a.timeout)
-        # Everything but the end of the request: the program has the
-        # connection and the request's beginning, not the end.
-        s.sendall(full_request("GET", a.uri)[:-len(tail)])
+        s.sendall(head)
         conns.append(s)
+    # SIGTERM only once the program holds every request's beginning: a
+    # connection still in the listen queue is not in flight yet.
+    taken = taken_in(a.socket, 10)
     time.sleep(a.delay)
     os.kill(a.pid, signal.SIGTERM)
     time.sleep(a.delay)
     good = True
     for i, s in enumerate(conns):
         try:
-            s.sendall(tail)
+            try:
+                s.sendall(tail)
+            except OSError:
+                pass    # an answer may be waiting all the same
             res = answer_json(*read_answer(s))
             res["complete"] = res["protocol_status"] == 0
         except (OSError, EOFError, ValueError) as e:
@@ -190,6 +218,7 @@ def cmd_inflight(a):
         finally:
             s.close()
         res["n"] = i
+        res["taken_before_sigterm"] = taken
         good = good and res.get("complete") and res.get("status") == 200
         print(json.dumps(res))
     return 0 if good else 1
