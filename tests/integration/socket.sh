@@ -129,7 +129,7 @@ done < <(jq -c 'select(.outcome == "hang" or .then_healthz != 200)' \
 stack_alive "$ab"; ok $? "the program is still running"
 # Connections stalled in the middle of a record hold their slots only;
 # the others are served.
-fcgi_client stall "$sock" --count 16 --timeout 3 >"$it_tmp/stall.json"
+fcgi_client stall "$sock" --count 16 --timeout 5 >"$it_tmp/stall.json"
 ok $? "16 stalled connections do not block a request ($(cat "$it_tmp/stall.json"))"
 own_stop "$ab"
 is "$status" 0 "exits 0 after all that"
