@@ -1,0 +1,140 @@
+#!/bin/bash
+# Hostile input on the FastCGI socket, bounded (about 60 s): raw garbage
+# from several threads (random bytes, truncated records, wrong versions,
+# lengths claiming up to 2 GiB, aborts, management records, odd roles)
+# while 200 connections sit idle, then slow clients trickling bytes, then
+# clients that send records and never read the answers, then libfcgi's
+# own two known bugs (tests/fuzz/README.md).  All the while a
+# normal client sends GET /time through nginx: every answer correct,
+# within LATENCY_BOUND seconds, the count exact, the same process at the
+# end.
+#
+#   HOSTILE_SECONDS   garbage phase length [20]
+#   LATENCY_BOUND     slowest acceptable normal answer, seconds [2]
+. "$(dirname "$0")/../lib/it.sh"
+
+hostile() {
+	python3 "$(dirname "$0")/hostile.py" "$@"
+}
+seconds=${HOSTILE_SECONDS:-20}
+bound=${LATENCY_BOUND:-2}
+threads=4
+
+# shellcheck disable=SC2034 # read by stack_start
+STACK_FCGI_ARGS=(--threads "$threads")
+stack_start "$it_tmp" || bail_out "cannot start the stack"
+pid=$STACK_FCGI_PID
+visits
+before=$visits
+
+# check_normal JSON WHAT: the normal client's answers during WHAT.
+check_normal() {
+	local j=$1 what=$2 ok errors max
+	ok=$(jq -r .normal_ok <<<"$j")
+	errors=$(jq -r .normal_errors <<<"$j")
+	max=$(jq -r .latency_max <<<"$j")
+	diag "$what: normal client: $ok answers, $errors errors, latency" \
+	    "p50 $(jq -r .latency_p50 <<<"$j")s p99" \
+	    "$(jq -r .latency_p99 <<<"$j")s max ${max}s"
+	is "$errors" 0 "$what: the normal client got no error"
+	[ "$errors" = 0 ] || diag "$(jq -c .normal_error_samples <<<"$j")"
+	ok "$([ "$ok" -gt 0 ] && echo 0 || echo 1)" \
+	    "$what: the normal client was answered ($ok times)"
+	ok "$(awk -v m="$max" -v b="$bound" 'BEGIN { print (m <= b) ? 0 : 1 }')" \
+	    "$what: every normal answer within ${bound}s (max ${max}s)"
+	served=$((served + ok))
+	unanswered=$((unanswered + errors))
+}
+served=0
+unanswered=0
+
+# --- garbage, idle connections ------------------------------------------
+j=$(hostile fcgi-garbage "$STACK_SOCK" "$STACK_BASE_URL" \
+    --seconds "$seconds" --idle 200) || bail_out "hostile.py failed"
+diag "garbage: $(jq -c 'del(.normal_error_samples)' <<<"$j")"
+like "$(jq -r .sent <<<"$j")" '^[1-9][0-9]*$' "garbage connections were sent"
+is "$(jq -r .hung <<<"$j")" 0 \
+    "every garbage connection ended within 5 s (answered or closed)"
+is "$(jq -r .idle_then_served <<<"$j")" 200 \
+    "200 idle connections stayed open and were served afterwards"
+check_normal "$j" garbage
+ok "$(kill -0 "$pid" 2>/dev/null; echo $?)" "visits-fcgi survived the garbage"
+
+# --- slow clients trickling bytes ---------------------------------------
+# One more than --threads: a connection that trickles a request must not
+# hold a request thread for as long as it likes.
+j=$(hostile fcgi-trickle "$STACK_SOCK" "$STACK_BASE_URL" \
+    --clients $((threads + 1)) --seconds 8) || bail_out "hostile.py failed"
+check_normal "$j" "$((threads + 1)) clients trickling a byte every 0.5 s"
+ok "$(kill -0 "$pid" 2>/dev/null; echo $?)" \
+    "visits-fcgi survived the trickling clients"
+
+# --- clients that never read ------------------------------------------
+# libfcgi answers each management record itself, with a blocking write:
+# clients that send many and never read must not hold the threads.
+j=$(hostile fcgi-mgmt "$STACK_SOCK" --records 20000 \
+    --clients $((threads + 1)) --no-read --url "$STACK_BASE_URL" --seconds 4) ||
+	bail_out "hostile.py failed"
+check_normal "$j" "$((threads + 1)) clients not reading their answers"
+ok "$(kill -0 "$pid" 2>/dev/null; echo $?)" \
+    "visits-fcgi survived the clients that never read"
+
+# --- the count ----------------------------------------------------------
+visits
+if [ "$unanswered" = 0 ]; then
+	is "$visits" $((before + served)) \
+	    "count exact: $before + $served answered visits"
+else
+	# A counting request nginx gave up on (504) may still be counted
+	# when the program gets to it: at most that many more.
+	ok "$([ "$visits" -ge $((before + served)) ] &&
+	    [ "$visits" -le $((before + served + unanswered)) ]; echo $?)" \
+	    "count $visits: $before + $served answered + at most $unanswered"
+	diag "$((visits - before - served)) of the $unanswered unanswered" \
+	    "counting requests (nginx: 504) were counted: visits nobody saw"
+fi
+file_count
+is "$file_count" "$visits" "the counter file says the same"
+ok "$(grep -qF "$VISITS_FCGI" "/proc/$pid/cmdline" 2>/dev/null; echo $?)" \
+    "the same visits-fcgi process (pid $pid) as at the start"
+
+# --- libfcgi's own bugs (tests/fuzz/README.md) ---------------------------
+rss() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0
+}
+r0=$(rss)
+j=$(hostile fcgi-mgmt "$STACK_SOCK" --records 100000)
+sleep 0.2
+r1=$(rss)
+diag "100000 unknown management records: RSS $r0 kB -> $r1 kB" \
+    "($(( (r1 - r0) * 1024 / 100000 )) bytes a record); $j"
+if [ $((r1 - r0)) -lt 1024 ]; then
+	pass "100000 unknown management records cost less than 1 MiB"
+else
+	printf 'not ok %d - %s # TODO %s\n' $((tap_count += 1)) \
+	    "100000 unknown management records cost less than 1 MiB" \
+	    "libfcgi leaks 48 bytes a record"
+fi
+ok "$(kill -0 "$pid" 2>/dev/null; echo $?)" \
+    "visits-fcgi alive after the management records"
+
+# Last: with libfcgi 2.4.2 this kills the process.
+j=$(hostile fcgi-bigpair "$STACK_SOCK")
+sleep 0.5
+if kill -0 "$pid" 2>/dev/null; then
+	pass "a name-value pair claiming 1 GiB + 1 GiB is refused, no crash"
+else
+	printf 'not ok %d - %s # TODO %s\n' $((tap_count += 1)) \
+	    "a name-value pair claiming 1 GiB + 1 GiB is refused, no crash" \
+	    "libfcgi aborts: nameLen + valueLen overflows an int"
+	diag "$(grep -i assert "$STACK_LOG_DIR/fcgi.log" | tail -n 1)"
+	# Nothing to stop any more; a restart proves nothing was lost.
+	stack_fcgi_stop KILL
+	stack_fcgi_start || bail_out "cannot restart visits-fcgi"
+	stack_wait_http /healthz 200 || :
+	count=$visits
+	visits
+	is "$visits" "$count" \
+	    "after the crash and a restart the count is still $count"
+fi
+done_testing
