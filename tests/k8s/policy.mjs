@@ -392,14 +392,32 @@ for (const { name, file } of overlays) {
         `nginx/Containerfile STOPSIGNAL ${nginxImage.stopsignal}`);
       for (const c of [prog, web])
         expect(p, c?.lifecycle?.preStop, `${c?.name}: no preStop hook`);
-      // nginx sleeps, the program waits for nginx: their bounded sum
-      // must end well inside the grace period.
+      // nginx sleeps, then drains (at most worker_shutdown_timeout); the
+      // program waits until nginx's pid file is gone, bounded: the wait
+      // must cover nginx's drain and end well inside the grace period.
       const cmd = (c) => (c?.lifecycle?.preStop?.exec?.command ?? []).join(" ");
       const sleep = Number((cmd(web).match(/sleep (\d+)/) ?? [])[1] ?? NaN);
       expect(p, sleep >= 1 && sleep <= 15, `nginx preStop sleeps ${sleep}`);
-      const bound = Number((cmd(prog).match(/-lt (\d+)/) ?? [])[1] ?? NaN);
-      expect(p, /nginx-healthz/.test(cmd(prog)) && bound + 5 < grace,
-        `program preStop does not wait for nginx (bounded) within ${grace} s`);
+      const drain = Number((nginxDirective("worker_shutdown_timeout")[0] ?? "")
+        .replace(/s$/, ""));
+      expect(p, drain > 0, "nginx.conf sets no worker_shutdown_timeout (s)");
+      const pidMount = (web?.volumeMounts ?? []).find(
+        (m) => nginx.pid?.startsWith(m.mountPath.replace(/\/?$/, "/")));
+      const seen = (prog?.volumeMounts ?? []).find(
+        (m) => m.name === pidMount?.name);
+      const pidInProg = seen &&
+        seen.mountPath + nginx.pid.slice(pidMount.mountPath.length);
+      expect(p, seen?.readOnly === true,
+        `the program does not see nginx's pid file (read-only): ${seen?.mountPath}`);
+      expect(p, pidInProg && cmd(prog).includes(`-e ${pidInProg}`),
+        `program preStop does not wait for ${pidInProg}: ${cmd(prog)}`);
+      const rounds = Number((cmd(prog).match(/-lt (\d+)/) ?? [])[1] ?? NaN);
+      const step = Number((cmd(prog).match(/sleep ([\d.]+)/) ?? [])[1] ?? NaN);
+      const wait = rounds * step;
+      expect(p, wait >= sleep + drain,
+        `program waits ${wait} s, nginx may take ${sleep} + ${drain} s`);
+      expect(p, wait + 2 <= grace,
+        `program waits ${wait} s, grace period ${grace} s`);
       return p;
     });
 

@@ -140,6 +140,8 @@ if [ -f "$tmp/minikube.yaml" ]; then
 	    's#- /run/visits/visits.sock#- /run/visits/other.sock#'
 	expect_caught "a port that nginx does not listen on" policy 'listen' \
 	    's/containerPort: 8080/containerPort: 8081/'
+	expect_caught "a program that may stop before nginx has drained" policy \
+	    'program waits' 's/\[ \$i -lt 52 \]/[ $i -lt 10 ]/'
 	expect_caught "a storage class other than standard on minikube" policy \
 	    'not standard' 's/storageClassName: standard/storageClassName: fast/'
 fi

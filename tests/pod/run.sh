@@ -486,7 +486,12 @@ for c in $CONTAINERS; do
 	ec=$(podman inspect -f '{{.State.ExitCode}}' "$(ctr $i "$c")")
 	[ "$ec" = 0 ] || problem "$c exited with $ec"
 done
-check "a pod stopped like the kubelet does, under load: no 5xx, both exit 0" \
+# The drain order: nginx is gone before the program stops.
+end_web=$(podman inspect -f '{{.State.FinishedAt.UnixNano}}' "$(ctr $i "$WEB_CONTAINER")")
+end_prog=$(podman inspect -f '{{.State.FinishedAt.UnixNano}}' "$(ctr $i "$DEFAULT_CONTAINER")")
+[ "$end_web" -lt "$end_prog" ] ||
+    problem "the program stopped before nginx ($end_prog <= $end_web)"
+check "a pod stopped like the kubelet does, under load: no 5xx, nginx exits before the program, both exit 0" \
     "$total requests: $codes(000: refused after nginx closed); stopped in $t_stop s"
 pm pod start "$(pod $i)" >/dev/null || problem "pod start: $(tail -2 "$tmp/podman.log")"
 wait_ready $i 60 || problem "not ready again"
