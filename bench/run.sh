@@ -371,7 +371,7 @@ rm -f "$tmp/warmup.out"
 # Memory after the load.
 fact rss_durable "$(vm_kb "$D_STACK_FCGI_PID" VmRSS) $(vm_kb "$D_STACK_FCGI_PID" VmHWM)"
 fact rss_nodurable "$(vm_kb "$N_STACK_FCGI_PID" VmRSS) $(vm_kb "$N_STACK_FCGI_PID" VmHWM)"
-metric "$D_STACK_BASE_URL" visits_count
+metric "$D_STACK_BASE_URL" visits_total
 fact count_durable "$metric_value"
 
 # Start to first answer: nginx stays up.  A poller waits (stat every

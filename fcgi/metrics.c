@@ -100,9 +100,9 @@ metrics_render(const struct metrics *m, const struct store_stats *st,
 	int		r, s, b;
 
 	buf_puts(out,
-	    "# HELP visits_count Visits recorded in the counter file.\n"
-	    "# TYPE visits_count gauge\n");
-	buf_printf(out, "visits_count %llu\n", (unsigned long long)st->count);
+	    "# HELP visits_total Visits recorded in the counter file.\n"
+	    "# TYPE visits_total counter\n");
+	buf_printf(out, "visits_total %llu\n", (unsigned long long)st->count);
 	buf_puts(out,
 	    "# HELP visits_store_ready 1 when the counter file is loaded "
 	    "and writable.\n"

@@ -67,7 +67,7 @@ served_by "GET /healthz"
 answer GET /readyz 200 $json $'^\\{"status":"ready"\\}\n$'
 served_by "GET /readyz"
 answer GET /metrics 200 "text/plain; version=0.0.4; charset=utf-8" \
-    $'(^|\n)visits_count [0-9]+\n'
+    $'(^|\n)visits_total [0-9]+\n'
 served_by "GET /metrics"
 
 # Other paths: 404 from the program.
@@ -115,8 +115,8 @@ answer GET '/?a=b&c' 200 "text/html; charset=utf-8" '<html'
 answer GET '/visits?visits=100' 200 $json '^\{"visits":[0-9]+\}'
 answer GET '/healthz?x' 200 $json '"ok"'
 answer GET '/readyz?x=' 200 $json '"ready"'
-answer GET '/metrics?name[]=visits_count' 200 \
-    "text/plain; version=0.0.4; charset=utf-8" 'visits_count'
+answer GET '/metrics?name[]=visits_total' 200 \
+    "text/plain; version=0.0.4; charset=utf-8" 'visits_total'
 answer GET '/nope?time' 404 $json '"not found"'
 answer GET '/?/time' 200 "text/html; charset=utf-8" '<html'
 

@@ -6,7 +6,7 @@
 need promtool
 
 # The stored count's metric, as doc/CONTRACT.md names it.
-count_metric=visits_count
+count_metric=visits_total
 
 stack_start "$it_tmp" || bail_out "cannot start the stack"
 start=$(date +%s)

@@ -21,7 +21,7 @@ main(void)
 	buf_init(&b, out, sizeof(out));
 	metrics_render(&m, &st, &b);
 	ok(!b.overflow, "fits (%zu bytes)", b.len);
-	has_str(out, "# TYPE visits_count gauge\nvisits_count 42\n", "count");
+	has_str(out, "# TYPE visits_total counter\nvisits_total 42\n", "count");
 	has_str(out, "visits_store_ready 1\n", "ready");
 	has_str(out, "visits_store_commits_total 10\n", "commits");
 	has_str(out, "visits_store_errors_total 2\n", "errors");

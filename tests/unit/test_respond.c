@@ -99,7 +99,7 @@ main(void)
 	is_int(r->status, 200, "/metrics 200");
 	is_str(r->content_type, "text/plain; version=0.0.4; charset=utf-8",
 	    "Prometheus content type");
-	has_str(r->body.data, "\nvisits_count 2\n", "metrics has the count");
+	has_str(r->body.data, "\nvisits_total 2\n", "metrics has the count");
 	r = ask(METHOD_GET, "/time?x=1");
 	is_int(r->status, 200, "query strings do not route");
 	is_u64(count(), 3, "and it counted");
