@@ -42,7 +42,7 @@ MIXED = [
                                      re.I)),
     (25, "GET", "/time", 200, re.compile(rb'^\{"time":"\d\d:\d\d:\d\d"\}\n$')),
     (15, "GET", "/visits", 200, re.compile(rb'^\{"visits":\d+\}\n$')),
-    (10, "GET", "/metrics", 200, re.compile(rb"(?s)^# HELP .*visits_count")),
+    (10, "GET", "/metrics", 200, re.compile(rb"(?s)^# HELP .*visits_total")),
     (10, "GET", "/healthz", 200, re.compile(rb'^\{"status":"ok"\}\n$')),
     (10, "GET", "/readyz", 200, re.compile(rb'^\{"status":"ready"\}\n$')),
     (5, "GET", "/no-such-page", 404,

@@ -262,9 +262,9 @@ for i in $(seq 0 $((REPLICAS - 1))); do
 
 	req "$i" GET /metrics
 	[ "$code" = 200 ] && [[ $ctype == text/plain* ]] &&
-	    grep -q '^visits_count ' <<<"$body" ||
-	    problem "GET /metrics: $code $ctype, visits_count $(grep -c '^visits_count ' <<<"$body")"
-	check "$host: GET /metrics is Prometheus text with visits_count"
+	    grep -q '^visits_total ' <<<"$body" ||
+	    problem "GET /metrics: $code $ctype, visits_total $(grep -c '^visits_total ' <<<"$body")"
+	check "$host: GET /metrics is Prometheus text with visits_total"
 
 	for p in / /time /visits; do
 		req "$i" GET $p
