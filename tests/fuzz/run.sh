@@ -60,6 +60,7 @@ sources=()
 for f in "$top"/fcgi/*.c; do
 	[ "$(basename "$f")" = main.c ] || sources+=("$f")
 done
+# shellcheck disable=SC2054 # commas inside one flag
 cflags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
     -fno-sanitize-recover=all -Wall -Wextra -Wno-unused-parameter
     -pthread -I"$build" -I"$top/fcgi")
@@ -164,8 +165,8 @@ for t in $targets; do
 		diag "$(grep -A 40 -m 1 -E '^==[0-9]+==ERROR|runtime error' \
 		    -e '^SUMMARY|deadly signal|ERROR: libFuzzer' "$log")"
 		diag "log: $log"
-		for f in $(find "$build/artifacts" -type f -newer "$build/fuzz_$t" \
-		    -name "*-$t-*"); do
+		find "$build/artifacts" -type f -newer "$build/fuzz_$t" \
+		    -name "*-$t-*" | while IFS= read -r f; do
 			diag "reproduce: $build/fuzz_$t $f"
 		done
 	fi

@@ -1,0 +1,137 @@
+#!/bin/bash
+# tests/memcheck/run.sh: the unit tests and the integration tests with
+# visits-fcgi under valgrind memcheck.  Every process valgrind runs must
+# end with 0 errors and 0 bytes "definitely lost"; suppressions only for
+# libfcgi's and glibc's own (valgrind.supp, commented).  Prints TAP and
+# "N passed, N failed".  Expects a built tree with the check programs:
+# ./dev memcheck does that (./build).
+#
+#   MEMCHECK_BUILD   the build tree [build in the source tree]
+#   MEMCHECK_TESTS   integration tests to run [all of tests/integration]
+#   STACK_TIMEOUT    seconds for a start or a stop [120: valgrind is slow]
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+. "$top/tests/lib/tap.sh"
+need valgrind
+
+build=$(cd "${MEMCHECK_BUILD:-$top/build}" 2>/dev/null && pwd) ||
+	bail_out "no build tree (run ./dev memcheck)"
+program=$build/fcgi/visits-fcgi
+[ -x "$program" ] || bail_out "no $program (run ./dev memcheck)"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/visits-memcheck.XXXXXX") ||
+	bail_out "cannot create a directory under ${TMPDIR:-/tmp}"
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/vg" "$tmp/out"
+export STACK_TIMEOUT=${STACK_TIMEOUT:-120}
+
+vg=(valgrind --error-exitcode=99 --leak-check=full
+    --errors-for-leak-kinds=definite --show-leak-kinds=definite
+    --track-fds=no --num-callers=30 --suppressions="$here/valgrind.supp")
+
+# spawn-fcgi (and own_start) exec the program: the wrapper execs valgrind.
+cat >"$tmp/visits-fcgi" <<WRAP
+#!/bin/sh
+exec ${vg[*]} --log-file="$tmp/vg/fcgi.%p.log" "$program" "\$@"
+WRAP
+chmod +x "$tmp/visits-fcgi"
+
+# vg_check LOGS... WHAT: errors and definite leaks in valgrind's logs
+# ("ERROR SUMMARY" counts the definite leaks too); a process killed with
+# SIGKILL leaves no summary, which is said, not counted.
+vg_check() {
+	local what=${*: -1} logs=("${@:1:$#-1}") errors=0 lost=0 cut=0 f n
+	for f in "${logs[@]}"; do
+		[ -s "$f" ] || continue
+		if ! grep -q 'ERROR SUMMARY' "$f"; then
+			cut=$((cut + 1))
+			continue
+		fi
+		n=$(awk '/ERROR SUMMARY:/ { n += $4 } END { print n + 0 }' "$f")
+		errors=$((errors + n))
+		n=$(awk '/definitely lost:/ { gsub(",", "", $4); n += $4 }
+		    END { print n + 0 }' "$f")
+		lost=$((lost + n))
+	done
+	[ "$cut" = 0 ] || diag "$what: $cut process(es) killed (SIGKILL)" \
+	    "before valgrind could sum up"
+	ok "$([ "$errors" = 0 ] && [ "$lost" = 0 ]; echo $?)" \
+	    "$what: $errors valgrind errors, $lost bytes definitely lost"
+	if [ "$errors" != 0 ] || [ "$lost" != 0 ]; then
+		for f in "${logs[@]}"; do
+			grep -q 'ERROR SUMMARY: [1-9]' "$f" 2>/dev/null &&
+				diag "--- $f" "$(grep -vE '^==[0-9]+== *$' "$f" |
+				    sed -n '/HEAP SUMMARY/q;p' | head -n 60)" \
+				    "$(grep -A 30 'definitely lost in' "$f" | head -n 40)"
+		done
+	fi
+	vg_errors=$((vg_errors + errors))
+	vg_lost=$((vg_lost + lost))
+}
+vg_errors=0
+vg_lost=0
+
+# --- unit tests ----------------------------------------------------------
+units=0
+for t in "$build"/tests/unit/test_*; do
+	if [ ! -x "$t" ] || [ ! -f "$t" ]; then
+		continue
+	fi
+	name=$(basename "$t")
+	rc=0
+	(cd "$tmp" && "${vg[@]}" --log-file="$tmp/vg/$name.log" "$t") \
+	    >"$tmp/out/$name.tap" 2>&1 || rc=$?
+	n=$(grep -cE '^ok ' "$tmp/out/$name.tap")
+	f=$(grep -cE '^not ok ' "$tmp/out/$name.tap")
+	ok "$([ "$rc" = 0 ] && [ "$f" = 0 ]; echo $?)" \
+	    "unit $name under valgrind: $n ok, $f not ok (status $rc)"
+	if [ "$rc" != 0 ] || [ "$f" != 0 ]; then
+		diag "$(grep -E '^not ok|^#' "$tmp/out/$name.tap" | head -n 20)"
+	fi
+	vg_check "$tmp/vg/$name.log" "unit $name"
+	units=$((units + 1))
+done
+[ "$units" -gt 0 ] || fail "unit tests found in $build/tests/unit"
+
+# --- integration tests with visits-fcgi under valgrind --------------------
+# Checks that fail because of valgrind itself: dev-run.sh looks for a
+# process named visits-fcgi, and under valgrind it is memcheck-amd64-.
+artifacts='nginx \(master, 2 workers\) and visits-fcgi run'
+tests=${MEMCHECK_TESTS:-$(cd "$top" && ls tests/integration/*.sh)}
+for t in $tests; do
+	name=$(basename "$t" .sh)
+	start=$SECONDS
+	rc=0
+	mkdir -p "$tmp/vg/$name"
+	sed -i "s|--log-file=[^ ]*|--log-file=$tmp/vg/$name/fcgi.%p.log|" \
+	    "$tmp/visits-fcgi"
+	env top_srcdir="$top" top_builddir="$build" \
+	    VISITS_FCGI="$tmp/visits-fcgi" \
+	    bash "$top/$t" >"$tmp/out/$name.tap" 2>&1 || rc=$?
+	n=$(grep -cE '^ok ' "$tmp/out/$name.tap")
+	f=$(grep -E '^not ok ' "$tmp/out/$name.tap" | grep -cvE "$artifacts")
+	a=$(grep -E '^not ok ' "$tmp/out/$name.tap" | grep -cE "$artifacts")
+	if [ "$a" != 0 ]; then
+		diag "$name: $a check(s) that see valgrind, not the program:" \
+		    "$(grep -E '^not ok ' "$tmp/out/$name.tap" |
+		    grep -E "$artifacts")"
+		[ "$f" = 0 ] && rc=0
+	fi
+	ok "$([ "$rc" = 0 ] && [ "$f" = 0 ] && [ "$n" -gt 0 ]; echo $?)" \
+	    "integration $name, visits-fcgi under valgrind: $n ok, $f not ok"
+	diag "$name: $((SECONDS - start))s"
+	if [ "$rc" != 0 ] || [ "$f" != 0 ] || [ "$n" = 0 ]; then
+		diag "$(grep -E '^not ok|^#|Bail' "$tmp/out/$name.tap" |
+		    head -n 30)"
+	fi
+	procs=$(find "$tmp/vg/$name" -name 'fcgi.*.log' | wc -l)
+	diag "$name: $procs visits-fcgi processes under valgrind"
+	vg_check "$tmp/vg/$name"/fcgi.*.log "integration $name ($procs processes)"
+done
+
+diag "valgrind: $vg_errors errors, $vg_lost bytes definitely lost in all"
+done_testing
+rc=$?
+echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
+exit $rc
