@@ -1,6 +1,12 @@
 /*
- * record.c: a whole FastCGI answer in one sendmsg().
+ * record.c: FastCGI records.
  *
+ * Requests: libfcgi parses them, but with blocking reads, so a connection
+ * goes to libfcgi only once a whole request has arrived, up to the empty
+ * STDIN record that ends it; record_request_state() tells from the bytes
+ * seen so far (MSG_PEEK), walking the record headers only.
+ *
+ * Answers: a whole FastCGI answer in one sendmsg().
  * libfcgi parses the requests; the answers are written here.  Its writer
  * streams buffer 8 KiB each per request in flight and copy every byte once
  * more, while an answer here is a few hundred bytes known in full before
@@ -68,6 +74,25 @@ send_all(int fd, struct iovec *iov, int n)
 		}
 	}
 	return 0;
+}
+
+enum record_state
+record_request_state(const unsigned char *p, size_t len)
+{
+	size_t	off = 0, content, record;
+
+	while (len - off >= FCGI_HEADER_LEN) {
+		if (p[off] != FCGI_VERSION_1)
+			return RECORD_INVALID;
+		content = ((size_t)p[off + 4] << 8) | p[off + 5];
+		record = FCGI_HEADER_LEN + content + p[off + 6];
+		if (len - off < record)
+			return RECORD_INCOMPLETE;
+		if (p[off + 1] == FCGI_STDIN && content == 0)
+			return RECORD_COMPLETE;
+		off += record;
+	}
+	return RECORD_INCOMPLETE;
 }
 
 int

@@ -9,25 +9,36 @@
  * idle connections cost a file descriptor and a small struct, not a thread,
  * and nginx may keep as many as it likes: nothing can be starved by them.
  *
+ * libfcgi reads with blocking reads, so a connection goes to it only once
+ * a whole request is there: a peek (MSG_PEEK) and record.c tell.  A
+ * connection with part of a request waits on the partial list, off epoll,
+ * and is peeked at again every few milliseconds by whichever thread is
+ * free, until the rest arrives or --io-timeout runs out.  So no request
+ * thread ever waits for a slow or stalled client.
+ *
  * libfcgi reads the connection in FCGX_Request.ipcFd when it is open and
  * keepConnection is set.  We set those two fields ourselves, which
  * libfcgi's header calls private; FCGX_Request is allocated by its callers,
  * so its layout is part of libfcgi's ABI, unchanged since 2.4.0.  With
- * listen_sock -1 libfcgi never accepts by itself.  Within a request
- * libfcgi does blocking reads, bounded by the connection's read timeout.
+ * listen_sock -1 libfcgi never accepts by itself.  The read timeout on
+ * each connection stays as a backstop.
  *
  * A visit is answered later, by the store thread (see handler.c); its
  * connection stays out of the epoll set until then.  Answers are written
  * by record.c, not by libfcgi's streams.
  *
  * Stopping: server_stop() makes the eventfd readable for good.  Every
- * thread stops accepting, serves the requests that are already readable,
- * and returns.  Visits still waiting for the store are answered when the
- * store drains (store_close), and server_free() closes the idle rest.
+ * thread stops accepting, serves the requests that arrive whole (those
+ * partly sent when the stop came included, for up to --io-timeout or
+ * 10 s), and returns once nothing is left.  Visits still waiting for the
+ * store are answered when the store drains (store_close), and
+ * server_free() closes the idle rest.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <time.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -45,18 +56,24 @@
 
 #include "handler.h"
 #include "log.h"
+#include "record.h"
 #include "server.h"
 
 #define THREAD_STACK_SIZE	(256 * 1024)
 #define ACCEPT_PAUSE_MS		100
 #define ACCEPT_BURST		64
+#define PEEK_MAX		65536	/* a larger request is refused */
+#define SWEEP_MS		10	/* how often partial requests are peeked */
+#define STOP_WAIT_DEFAULT	10	/* seconds, with --io-timeout 0 */
 
 struct conn {
 	struct exchange	 x;		/* first: handler.c hands it back */
 	struct server	*server;
 	int		 fd;
-	struct conn	*prev;
+	struct conn	*prev;		/* every connection */
 	struct conn	*next;
+	struct conn	*next_partial;	/* on the partial list */
+	long long	 deadline_ns;	/* for the rest of a partial request */
 };
 
 struct server {
@@ -71,15 +88,28 @@ struct server {
 	pthread_t		*threads;
 	pthread_mutex_t		 conns_lock;
 	struct conn		*conns;		/* every open connection */
+	pthread_mutex_t		 partial_lock;
+	struct conn		*partial;	/* waiting for more bytes */
+	unsigned		 npartial;	/* atomic */
+	pthread_mutex_t		 sweep_lock;
+	long long		 next_sweep_ns;	/* under sweep_lock */
+	unsigned		 stop_seen;	/* atomic: threads that saw it */
+	long long		 stop_deadline_ns; /* atomic */
 };
 
 /* epoll tags for the two descriptors that are not connections. */
 static char	listen_tag, wake_tag;
 
 static void	*worker_main(void *);
-static void	 accept_ready(struct server *);
+static void	 accept_ready(struct server *, int);
 static int	 watch(struct server *, int, int, void *);
-static void	 conn_ready(struct conn *);
+static long long monotonic_ns(void);
+static ssize_t	 peek(struct conn *, unsigned char *);
+static void	 conn_ready(struct conn *, unsigned char *);
+static void	 conn_serve(struct conn *);
+static void	 partial_add(struct conn *, long long);
+static void	 sweep(struct server *, unsigned char *);
+static void	 saw_stop(struct server *);
 static void	 conn_finished(struct exchange *);
 static void	 conn_free(struct conn *);
 static void	 set_read_timeout(int, unsigned);
@@ -89,6 +119,15 @@ static int
 is_stopping(struct server *s)
 {
 	return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
+}
+
+static long long
+monotonic_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static int
@@ -113,16 +152,19 @@ set_read_timeout(int fd, unsigned seconds)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-/* The listener is ready: take what is waiting, then watch it again. */
+/*
+ * The listener is ready: take what is waiting (at most `burst`), then
+ * watch it again unless stopping.
+ */
 static void
-accept_ready(struct server *s)
+accept_ready(struct server *s, int burst)
 {
 	struct conn	*c;
 	struct pollfd	 pfd;
 	char		 e[128];
 	int		 fd, i;
 
-	for (i = 0; i < ACCEPT_BURST && !is_stopping(s); i++) {
+	for (i = 0; i < burst; i++) {
 		/* Non-blocking listener; blocking connections (libfcgi). */
 		fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd == -1) {
@@ -171,21 +213,128 @@ accept_ready(struct server *s)
 		(void)watch(s, EPOLL_CTL_MOD, s->listen_fd, &listen_tag);
 }
 
-/* A connection has input: one request, read and answered (or parked). */
+/* What has arrived on the connection, left in place: > 0, 0 at EOF. */
+static ssize_t
+peek(struct conn *c, unsigned char *buf)
+{
+	ssize_t	n;
+
+	do
+		n = recv(c->fd, buf, PEEK_MAX, MSG_PEEK | MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	return n;
+}
+
+/* A connection has input: serve it once a whole request is there. */
 static void
-conn_ready(struct conn *c)
+conn_ready(struct conn *c, unsigned char *buf)
+{
+	ssize_t	n = peek(c, buf);
+
+	if (n == -1 && errno == EAGAIN) {
+		(void)watch(c->server, EPOLL_CTL_MOD, c->fd, c);
+		return;
+	}
+	if (n <= 0) {		/* nginx closed it, or an error */
+		conn_free(c);
+		return;
+	}
+	switch (record_request_state(buf, (size_t)n)) {
+	case RECORD_COMPLETE:
+		conn_serve(c);
+		return;
+	case RECORD_INCOMPLETE:
+		if (n < PEEK_MAX) {
+			partial_add(c, monotonic_ns());
+			return;
+		}
+		break;		/* too large */
+	case RECORD_INVALID:
+		break;
+	}
+	conn_free(c);
+}
+
+/* A whole request is there: libfcgi reads it without blocking. */
+static void
+conn_serve(struct conn *c)
 {
 	FCGX_Request	*req = &c->x.request;
 
+	c->deadline_ns = 0;
 	req->ipcFd = c->fd;
 	req->keepConnection = 1;	/* FCGX_Accept_r must not close it */
 	if (FCGX_Accept_r(req) < 0) {
-		/* Closed by the peer, or not FastCGI: libfcgi closed it. */
+		/* Not a request libfcgi takes: it closed the connection. */
 		c->fd = -1;
 		conn_free(c);
 		return;
 	}
 	handle_request(&c->x);
+}
+
+/* Part of a request: wait off epoll (it would report the bytes again). */
+static void
+partial_add(struct conn *c, long long now)
+{
+	struct server	*s = c->server;
+
+	if (c->deadline_ns == 0)
+		c->deadline_ns = s->io_timeout == 0 ? LLONG_MAX :
+		    now + (long long)s->io_timeout * 1000000000LL;
+	__atomic_fetch_add(&s->npartial, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_lock(&s->partial_lock);
+	c->next_partial = s->partial;
+	s->partial = c;
+	pthread_mutex_unlock(&s->partial_lock);
+}
+
+/*
+ * Peek at every partial request (at most every SWEEP_MS, one thread at a
+ * time): serve the ones that are whole now, drop the closed, stalled and
+ * oversized ones, keep the rest.
+ */
+static void
+sweep(struct server *s, unsigned char *buf)
+{
+	struct conn	*c, *next;
+	long long	 now;
+	ssize_t		 n;
+
+	if (pthread_mutex_trylock(&s->sweep_lock) != 0)
+		return;
+	now = monotonic_ns();
+	if (now < s->next_sweep_ns) {
+		pthread_mutex_unlock(&s->sweep_lock);
+		return;
+	}
+	s->next_sweep_ns = now + SWEEP_MS * 1000000LL;
+	pthread_mutex_lock(&s->partial_lock);
+	c = s->partial;
+	s->partial = NULL;
+	pthread_mutex_unlock(&s->partial_lock);
+	pthread_mutex_unlock(&s->sweep_lock);
+
+	for (; c != NULL; c = next) {
+		next = c->next_partial;
+		n = peek(c, buf);
+		if (n > 0 && n < PEEK_MAX &&
+		    record_request_state(buf, (size_t)n) == RECORD_INCOMPLETE &&
+		    now < c->deadline_ns) {
+			pthread_mutex_lock(&s->partial_lock);
+			c->next_partial = s->partial;
+			s->partial = c;
+			pthread_mutex_unlock(&s->partial_lock);
+			continue;
+		}
+		if (n > 0 && n < PEEK_MAX &&
+		    record_request_state(buf, (size_t)n) == RECORD_COMPLETE)
+			conn_serve(c);
+		else
+			conn_free(c);	/* closed, stalled, too large, junk */
+		/* Only now: a stopping thread waits for this to reach 0. */
+		__atomic_fetch_sub(&s->npartial, 1, __ATOMIC_ACQ_REL);
+	}
 }
 
 /*
@@ -225,47 +374,85 @@ conn_free(struct conn *c)
 	free(c);
 }
 
+/*
+ * The first sight of the stop in each thread.  The first stops accepting;
+ * the last takes the eventfd out of the set, which until then keeps
+ * reporting the stop to whoever has not seen it yet.
+ */
+static void
+saw_stop(struct server *s)
+{
+	unsigned	seen;
+	long long	deadline = monotonic_ns() + 1000000000LL *
+			    (s->io_timeout != 0 ? s->io_timeout :
+			    STOP_WAIT_DEFAULT);
+
+	seen = __atomic_add_fetch(&s->stop_seen, 1, __ATOMIC_ACQ_REL);
+	if (seen == 1) {
+		__atomic_store_n(&s->stop_deadline_ns, deadline,
+		    __ATOMIC_RELEASE);
+		(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+		/*
+		 * From now on connect() gets ECONNREFUSED, not a place in the
+		 * queue that nobody would serve.  What is queued already was
+		 * sent a request: take it and serve it.
+		 */
+		(void)shutdown(s->listen_fd, SHUT_RD);
+		accept_ready(s, INT_MAX);
+	}
+	if (seen == s->nthreads)
+		(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, s->wake_fd, NULL);
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct server		*s = arg;
-	struct epoll_event	 ev[8];
-	int			 n, i, served;
+	struct epoll_event	 ev;
+	unsigned char		*buf;
+	int			 n, stopping = 0, timeout;
 
+	if ((buf = malloc(PEEK_MAX)) == NULL) {
+		__atomic_store_n(&s->failed, 1, __ATOMIC_RELEASE);
+		kill(getpid(), SIGTERM);
+		return NULL;
+	}
 	for (;;) {
+		timeout = stopping ||
+		    __atomic_load_n(&s->npartial, __ATOMIC_ACQUIRE) > 0 ?
+		    SWEEP_MS : -1;
 		/* One event at a time: a busy thread must not sit on more. */
-		n = epoll_wait(s->epoll_fd, ev, 1, -1);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
+		n = epoll_wait(s->epoll_fd, &ev, 1, timeout);
+		if (n == -1 && errno != EINTR) {
 			__atomic_store_n(&s->failed, 1, __ATOMIC_RELEASE);
 			kill(getpid(), SIGTERM);
-			return NULL;
+			break;
 		}
-		if (n == 0)
-			continue;
-		if (ev[0].data.ptr == &listen_tag)
-			accept_ready(s);
-		else if (ev[0].data.ptr != &wake_tag)
-			conn_ready(ev[0].data.ptr);
-		else
+		if (n == 1) {
+			if (ev.data.ptr == &wake_tag) {
+				if (!stopping)
+					saw_stop(s);
+				stopping = 1;
+			} else if (ev.data.ptr == &listen_tag) {
+				if (!is_stopping(s))
+					accept_ready(s, ACCEPT_BURST);
+			} else
+				conn_ready(ev.data.ptr, buf);
+		}
+		if (__atomic_load_n(&s->npartial, __ATOMIC_ACQUIRE) > 0)
+			sweep(s, buf);
+		/*
+		 * Stopping: leave once a wait found nothing ready (the stop
+		 * itself is out of the set when every thread saw it) and no
+		 * request is half-way in, or when the time is up.
+		 */
+		if (stopping && ((n == 0 &&
+		    __atomic_load_n(&s->npartial, __ATOMIC_ACQUIRE) == 0) ||
+		    monotonic_ns() > __atomic_load_n(&s->stop_deadline_ns,
+		    __ATOMIC_ACQUIRE)))
 			break;
 	}
-	/*
-	 * Stopping: accept no more, but serve the requests that nginx has
-	 * already sent (readable now), then return.
-	 */
-	(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, s->listen_fd, NULL);
-	do {
-		served = 0;
-		n = epoll_wait(s->epoll_fd, ev, 8, 0);
-		for (i = 0; i < n; i++)
-			if (ev[i].data.ptr != &wake_tag &&
-			    ev[i].data.ptr != &listen_tag) {
-				conn_ready(ev[i].data.ptr);
-				served++;
-			}
-	} while (served > 0);
+	free(buf);
 	return NULL;
 }
 
@@ -290,6 +477,8 @@ server_start(const struct app *app, int listen_fd, unsigned threads,
 	s->listen_fd = listen_fd;
 	s->io_timeout = io_timeout;
 	pthread_mutex_init(&s->conns_lock, NULL);
+	pthread_mutex_init(&s->partial_lock, NULL);
+	pthread_mutex_init(&s->sweep_lock, NULL);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	flags = fcntl(listen_fd, F_GETFL);
@@ -372,6 +561,8 @@ server_free(struct server *s)
 	if (s->wake_fd > 0)
 		close(s->wake_fd);
 	pthread_mutex_destroy(&s->conns_lock);
+	pthread_mutex_destroy(&s->partial_lock);
+	pthread_mutex_destroy(&s->sweep_lock);
 	free(s->threads);
 	free(s);
 }

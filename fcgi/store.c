@@ -94,8 +94,10 @@ static int		dir_lock(struct store *, int, const struct stat *,
 			    char *, size_t);
 static int		file_load(struct store *, int, char *, size_t);
 static int		file_check(struct store *, int, char *, size_t);
-static int		file_write(struct store *, int, uint64_t, char *,
-			    size_t);
+static int		file_replace(struct store *, int, uint64_t, int, int *,
+			    char *, size_t);
+static int		file_write(struct store *, int, uint64_t, uint64_t,
+			    char *, size_t);
 static int		write_all(int, const char *, size_t);
 static int		commit(struct store *, uint64_t, uint64_t *, char *,
 			    size_t);
@@ -406,19 +408,21 @@ write_all(int fd, const char *p, size_t len)
 
 /*
  * Replace the counter file with `value`: write the temp file, sync it,
- * rename it over the counter file, sync the directory.  Until the rename
- * the counter file is untouched, so every failure before it leaves the old
- * count in place.
+ * rename it over the counter file, sync the directory (the syncs only
+ * with `sync`).  Until the rename the counter file is untouched, so every
+ * failure before it leaves the old count in place.  *renamed tells
+ * whether the rename happened.
  */
 static int
-file_write(struct store *s, int dirfd, uint64_t value, char *errbuf,
-    size_t errlen)
+file_replace(struct store *s, int dirfd, uint64_t value, int sync,
+    int *renamed, char *errbuf, size_t errlen)
 {
 	char		text[24];
 	struct buf	b;
 	struct stat	st;
 	int		fd, saved;
 
+	*renamed = 0;
 	buf_init(&b, text, sizeof(text));
 	buf_put_u64(&b, value);
 	buf_append(&b, "\n", 1);
@@ -432,7 +436,7 @@ file_write(struct store *s, int dirfd, uint64_t value, char *errbuf,
 		fail(errbuf, errlen, s->dir, "write " STORE_TEMP_NAME, errno);
 		goto undo;
 	}
-	if (s->durable && fdatasync(fd) == -1) {
+	if (sync && fdatasync(fd) == -1) {
 		fail(errbuf, errlen, s->dir, "sync " STORE_TEMP_NAME, errno);
 		goto undo;
 	}
@@ -440,27 +444,19 @@ file_write(struct store *s, int dirfd, uint64_t value, char *errbuf,
 		fail(errbuf, errlen, s->file_path, "rename over", errno);
 		goto undo;
 	}
-	/*
-	 * From here the new count is in the file.  If the directory sync
-	 * fails we cannot promise it survives a power loss, so the visit is
-	 * refused; the file is read again on the next try.
-	 */
-	if (s->durable && fsync(dirfd) == -1) {
+	*renamed = 1;
+	if (sync && fsync(dirfd) == -1) {
 		saved = errno;
 		close(fd);
-		s->loaded = 0;
 		return fail(errbuf, errlen, s->dir, "sync directory", saved);
 	}
 	if (fstat(fd, &st) == -1) {
 		saved = errno;
 		close(fd);
-		s->loaded = 0;
 		return fail(errbuf, errlen, s->file_path, "stat", saved);
 	}
-	if (close(fd) == -1) {
-		s->loaded = 0;
+	if (close(fd) == -1)
 		return fail(errbuf, errlen, s->file_path, "close", errno);
-	}
 	file_id_set(&s->file, &st);
 	return 0;
 
@@ -469,6 +465,29 @@ undo:
 	close(fd);
 	(void)unlinkat(dirfd, STORE_TEMP_NAME, 0);
 	errno = saved;
+	return -1;
+}
+
+/*
+ * The new count, or the old one back.  Once renamed, a failure (the
+ * directory sync, say) leaves the new count in the file although its
+ * visits are refused; so the old count is put back the same way, without
+ * syncs (best effort: if that fails too, the file is read again on the
+ * next try and counting goes on from what it says).
+ */
+static int
+file_write(struct store *s, int dirfd, uint64_t old, uint64_t value,
+    char *errbuf, size_t errlen)
+{
+	char	ignored[256];
+	int	renamed;
+
+	if (file_replace(s, dirfd, value, s->durable, &renamed, errbuf,
+	    errlen) == 0)
+		return 0;
+	if (renamed && file_replace(s, dirfd, old, 0, &renamed, ignored,
+	    sizeof(ignored)) == -1)
+		s->loaded = 0;
 	return -1;
 }
 
@@ -491,9 +510,10 @@ commit(struct store *s, uint64_t increment, uint64_t *newcount, char *errbuf,
 		    "%llu", s->file_path, (unsigned long long)value);
 		goto out;
 	}
-	value += increment;
-	if (file_write(s, dirfd, value, errbuf, errlen) == -1)
+	if (file_write(s, dirfd, value, value + increment, errbuf,
+	    errlen) == -1)
 		goto out;
+	value += increment;
 	*newcount = value;
 	rc = 0;
 out:

@@ -25,7 +25,7 @@ promtool check metrics <"$it_tmp/metrics.txt" >"$it_tmp/promtool.out" 2>&1
 ok $? "promtool check metrics accepts it"
 [ "$tap_failed" = 0 ] || diag "$(cat "$it_tmp/promtool.out")"
 
-for t in "$count_metric gauge" "visits_store_ready gauge" \
+for t in "$count_metric counter" "visits_store_ready gauge" \
     "visits_http_requests_total counter" \
     "visits_http_request_duration_seconds histogram" \
     "visits_store_commits_total counter" \

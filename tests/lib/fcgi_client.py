@@ -170,17 +170,17 @@ def cmd_request(a):
 
 
 def taken_in(path, timeout):
-    """Wait until the program has accepted every connection to path and
-    read all that was sent on them: ss shows the listening socket's queue
-    (Recv-Q) and each accepted connection's unread bytes.  True if so
-    within timeout seconds."""
+    """Wait until the program has accepted every connection to path: ss
+    shows the listening socket's queue (Recv-Q of the LISTEN line) empty.
+    The bytes sent stay unread until a whole request is there (the program
+    peeks).  True if so within timeout seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        out = subprocess.run(["ss", "-xaH"], capture_output=True,
+        out = subprocess.run(["ss", "-xlH"], capture_output=True,
                              text=True).stdout
         queued = [int(f[2]) for f in (line.split() for line in
                                       out.splitlines())
-                  if len(f) >= 5 and f[4] == path]
+                  if len(f) >= 5 and f[1] == "LISTEN" and f[4] == path]
         if queued and not any(queued):
             return True
         if time.monotonic() > deadline:
