@@ -33,6 +33,7 @@ import http.client
 import json
 import os
 import random
+import selectors
 import socket
 import struct
 import sys
@@ -168,40 +169,76 @@ def cmd_fcgi_garbage(a):
         idle.append(fc.connect(a.socket, 5))
     deadline = time.monotonic() + a.seconds
     lock = threading.Lock()
-    stats = {"sent": 0, "hung": 0, "hung_cases": []}
+    stats = {"sent": 0, "hung": 0, "hung_cases": [], "slowest_close": 0.0}
+    pending = {}        # socket -> (case, time sent)
+    done = threading.Event()
+
+    def reaper():
+        """Every garbage connection must be closed within --hang s."""
+        sel = selectors.DefaultSelector()
+        while not (done.is_set() and not pending):
+            with lock:
+                for s, (name, t0) in list(pending.items()):
+                    if s not in sel.get_map():
+                        sel.register(s, selectors.EVENT_READ)
+            for key, _ in sel.select(0.05):
+                s = key.fileobj
+                try:
+                    d = s.recv(65536)
+                except OSError:
+                    d = b""
+                if not d:
+                    sel.unregister(s)
+                    with lock:
+                        name, t0 = pending.pop(s)
+                        stats["slowest_close"] = max(
+                            stats["slowest_close"],
+                            round(time.monotonic() - t0, 3))
+                    s.close()
+            now = time.monotonic()
+            with lock:
+                for s, (name, t0) in list(pending.items()):
+                    if now - t0 > a.hang:
+                        if s in sel.get_map():
+                            sel.unregister(s)
+                        del pending[s]
+                        stats["hung"] += 1
+                        stats["hung_cases"].append(name)
+                        s.close()
 
     def attacker(seed):
         rng = random.Random(seed)
         while time.monotonic() < deadline:
             name, data = rng.choice(garbage_cases(rng))
             try:
-                s = fc.connect(a.socket, HANG)
+                s = fc.connect(a.socket, a.hang)
             except OSError as e:
                 with lock:
                     stats["hung"] += 1
                     stats["hung_cases"].append("connect: %s" % e)
                 continue
             try:
-                try:
-                    s.sendall(data)
-                    s.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass        # closed on us before we were done
-                ended = drain(s)
-            finally:
-                s.close()
+                s.sendall(data)
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass        # closed on us before we were done
+            s.setblocking(False)
             with lock:
                 stats["sent"] += 1
-                if not ended:
-                    stats["hung"] += 1
-                    stats["hung_cases"].append(name)
+                pending[s] = (name, time.monotonic())
+            while len(pending) > 200 and time.monotonic() < deadline:
+                time.sleep(0.01)
 
+    reap = threading.Thread(target=reaper, daemon=True)
+    reap.start()
     threads = [threading.Thread(target=attacker, args=(i,), daemon=True)
                for i in range(a.attackers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    done.set()
+    reap.join(a.hang + 5)
     normal.stop.set()
     normal.join()
     idle_alive = 0
@@ -508,6 +545,9 @@ def main():
     g.add_argument("--seconds", type=float, default=20)
     g.add_argument("--idle", type=int, default=200)
     g.add_argument("--attackers", type=int, default=4)
+    g.add_argument("--hang", type=float, default=12,
+                   help="a garbage connection must be closed within this"
+                   " (the program's --io-timeout, 10 s, and 2 s)")
     g.set_defaults(func=cmd_fcgi_garbage)
     t = sub.add_parser("fcgi-trickle")
     t.add_argument("socket")
