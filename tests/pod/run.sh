@@ -260,11 +260,13 @@ for i in $(seq 0 $((REPLICAS - 1))); do
 	    problem "GET /nginx-healthz: $code '$body'"
 	check "$host: /healthz, /readyz and nginx's /nginx-healthz answer 200"
 
+	v=$(visits "$i")
 	req "$i" GET /metrics
-	[ "$code" = 200 ] && [[ $ctype == text/plain* ]] &&
-	    grep -q '^visits_total ' <<<"$body" ||
-	    problem "GET /metrics: $code $ctype, visits_total $(grep -c '^visits_total ' <<<"$body")"
-	check "$host: GET /metrics is Prometheus text with visits_total"
+	m=$(sed -n 's/^visits_total \([0-9]*\)$/\1/p' <<<"$body")
+	[ "$code" = 200 ] && [[ $ctype == text/plain* ]] ||
+	    problem "GET /metrics: $code $ctype"
+	[ "$m" = "$v" ] || problem "visits_total '$m', /visits $v"
+	check "$host: GET /metrics is Prometheus text; visits_total equals /visits"
 
 	for p in / /time /visits; do
 		req "$i" GET $p
