@@ -4,7 +4,11 @@
  * Requests: libfcgi parses them, but with blocking reads, so a connection
  * goes to libfcgi only once a whole request has arrived, up to the empty
  * STDIN record that ends it; record_request_state() tells from the bytes
- * seen so far (MSG_PEEK), walking the record headers only.
+ * seen so far (MSG_PEEK), walking the record headers.  It also walks the
+ * name-value pairs of the PARAMS stream: libfcgi adds a pair's two
+ * lengths in an int and aborts the process when that overflows (a pair
+ * claiming 1 GiB + 1 GiB does it), so a pair longer than the stream that
+ * holds it is refused here, before libfcgi sees it.
  *
  * Answers: a whole FastCGI answer in one sendmsg().
  * libfcgi parses the requests; the answers are written here.  Its writer
@@ -23,6 +27,7 @@
 
 #include <errno.h>
 #include <fastcgi.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -31,8 +36,19 @@
 
 #define MAX_IOV		16
 
+/* Where a name-value pair parser is: a length byte, or inside a pair. */
+struct pairs {
+	int		 in_value_len;	/* reading the value's length */
+	unsigned char	 len_bytes[4];
+	int		 nlen_bytes;
+	uint32_t	 name_len;
+	uint64_t	 skip;		/* bytes of name and value left */
+	uint64_t	 limit;		/* what the whole stream holds */
+};
+
 static void	header(FCGI_Header *, int type, int request_id, size_t len);
 static int	send_all(int, struct iovec *, int);
+static int	pairs_feed(struct pairs *, const unsigned char *, size_t);
 
 static void
 header(FCGI_Header *h, int type, int request_id, size_t len)
@@ -76,23 +92,86 @@ send_all(int fd, struct iovec *iov, int n)
 	return 0;
 }
 
+/* Feed PARAMS content; -1 as soon as a pair claims more than the limit. */
+static int
+pairs_feed(struct pairs *pp, const unsigned char *p, size_t n)
+{
+	uint32_t	len;
+	size_t		take;
+
+	while (n > 0) {
+		if (pp->skip > 0) {
+			take = pp->skip < n ? (size_t)pp->skip : n;
+			pp->skip -= take;
+			p += take;
+			n -= take;
+			continue;
+		}
+		/* A length: one byte, or four with the high bit set. */
+		pp->len_bytes[pp->nlen_bytes++] = *p++;
+		n--;
+		if (pp->len_bytes[0] < 0x80)
+			len = pp->len_bytes[0];
+		else if (pp->nlen_bytes < 4)
+			continue;
+		else
+			len = ((uint32_t)(pp->len_bytes[0] & 0x7f) << 24) |
+			    ((uint32_t)pp->len_bytes[1] << 16) |
+			    ((uint32_t)pp->len_bytes[2] << 8) |
+			    pp->len_bytes[3];
+		pp->nlen_bytes = 0;
+		if (!pp->in_value_len) {
+			pp->name_len = len;
+			pp->in_value_len = 1;
+			continue;
+		}
+		pp->in_value_len = 0;
+		pp->skip = (uint64_t)pp->name_len + len;
+		if (pp->skip > pp->limit)
+			return -1;
+	}
+	return 0;
+}
+
 enum record_state
 record_request_state(const unsigned char *p, size_t len)
 {
-	size_t	off = 0, content, record;
+	struct pairs	pp;
+	size_t		off = 0, content, record, params = 0;
+	int		complete = 0;
 
-	while (len - off >= FCGI_HEADER_LEN) {
+	while (!complete && len - off >= FCGI_HEADER_LEN) {
 		if (p[off] != FCGI_VERSION_1)
 			return RECORD_INVALID;
 		content = ((size_t)p[off + 4] << 8) | p[off + 5];
 		record = FCGI_HEADER_LEN + content + p[off + 6];
 		if (len - off < record)
 			return RECORD_INCOMPLETE;
+		if (p[off + 1] == FCGI_PARAMS)
+			params += content;
 		if (p[off + 1] == FCGI_STDIN && content == 0)
-			return RECORD_COMPLETE;
+			complete = 1;
 		off += record;
 	}
-	return RECORD_INCOMPLETE;
+	if (!complete)
+		return RECORD_INCOMPLETE;
+
+	/* Whole: now every pair of the PARAMS stream must fit in it. */
+	memset(&pp, 0, sizeof(pp));
+	pp.limit = params;
+	for (off = 0; off < len; off += record) {
+		content = ((size_t)p[off + 4] << 8) | p[off + 5];
+		record = FCGI_HEADER_LEN + content + p[off + 6];
+		if (p[off + 1] == FCGI_PARAMS &&
+		    pairs_feed(&pp, p + off + FCGI_HEADER_LEN, content) == -1)
+			return RECORD_INVALID;
+		if (p[off + 1] == FCGI_STDIN && content == 0)
+			break;
+	}
+	/* ...and end exactly with the stream. */
+	if (pp.skip != 0 || pp.nlen_bytes != 0 || pp.in_value_len)
+		return RECORD_INVALID;
+	return RECORD_COMPLETE;
 }
 
 int

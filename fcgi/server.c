@@ -13,7 +13,8 @@
  * a whole request is there: a peek (MSG_PEEK) and record.c tell.  A
  * connection with part of a request waits on the partial list, off epoll,
  * and is peeked at again every few milliseconds by whichever thread is
- * free, until the rest arrives or --io-timeout runs out.  So no request
+ * free, until the rest arrives, the client shuts its side, or
+ * --io-timeout runs out.  So no request
  * thread ever waits for a slow or stalled client.
  *
  * libfcgi reads the connection in FCGX_Request.ipcFd when it is open and
@@ -108,6 +109,7 @@ static ssize_t	 peek(struct conn *, unsigned char *);
 static void	 conn_ready(struct conn *, unsigned char *);
 static void	 conn_serve(struct conn *);
 static void	 partial_add(struct conn *, long long);
+static int	 peer_done(struct conn *);
 static void	 sweep(struct server *, unsigned char *);
 static void	 saw_stop(struct server *);
 static void	 conn_finished(struct exchange *);
@@ -273,6 +275,16 @@ conn_serve(struct conn *c)
 	handle_request(&c->x);
 }
 
+/* The peer shut its side: the rest of a partial request never comes. */
+static int
+peer_done(struct conn *c)
+{
+	struct pollfd	pfd = { .fd = c->fd, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 /* Part of a request: wait off epoll (it would report the bytes again). */
 static void
 partial_add(struct conn *c, long long now)
@@ -320,7 +332,7 @@ sweep(struct server *s, unsigned char *buf)
 		n = peek(c, buf);
 		if (n > 0 && n < PEEK_MAX &&
 		    record_request_state(buf, (size_t)n) == RECORD_INCOMPLETE &&
-		    now < c->deadline_ns) {
+		    now < c->deadline_ns && !peer_done(c)) {
 			pthread_mutex_lock(&s->partial_lock);
 			c->next_partial = s->partial;
 			s->partial = c;

@@ -108,33 +108,22 @@ sleep 0.2
 r1=$(rss)
 diag "100000 unknown management records: RSS $r0 kB -> $r1 kB" \
     "($(( (r1 - r0) * 1024 / 100000 )) bytes a record); $j"
-if [ $((r1 - r0)) -lt 1024 ]; then
-	pass "100000 unknown management records cost less than 1 MiB"
-else
-	printf 'not ok %d - %s # TODO %s\n' $((tap_count += 1)) \
-	    "100000 unknown management records cost less than 1 MiB" \
-	    "libfcgi leaks 48 bytes a record"
-fi
+# They never reach libfcgi (which leaks 48 bytes each): a connection goes
+# to libfcgi only with a whole request (fcgi/record.c).
+[ $((r1 - r0)) -lt 1024 ]
+ok $? "100000 unknown management records cost less than 1 MiB"
+
 ok "$(kill -0 "$pid" 2>/dev/null; echo $?)" \
     "visits-fcgi alive after the management records"
 
-# Last: with libfcgi 2.4.2 this kills the process.
+# Last: given to libfcgi 2.4.2, this aborts the process (nameLen +
+# valueLen overflows an int); fcgi/record.c refuses it first.
 j=$(hostile fcgi-bigpair "$STACK_SOCK")
 sleep 0.5
 if kill -0 "$pid" 2>/dev/null; then
 	pass "a name-value pair claiming 1 GiB + 1 GiB is refused, no crash"
 else
-	printf 'not ok %d - %s # TODO %s\n' $((tap_count += 1)) \
-	    "a name-value pair claiming 1 GiB + 1 GiB is refused, no crash" \
-	    "libfcgi aborts: nameLen + valueLen overflows an int"
+	fail "a name-value pair claiming 1 GiB + 1 GiB is refused, no crash"
 	diag "$(grep -i assert "$STACK_LOG_DIR/fcgi.log" | tail -n 1)"
-	# Nothing to stop any more; a restart proves nothing was lost.
-	stack_fcgi_stop KILL
-	stack_fcgi_start || bail_out "cannot restart visits-fcgi"
-	stack_wait_http /healthz 200 || :
-	count=$visits
-	visits
-	is "$visits" "$count" \
-	    "after the crash and a restart the count is still $count"
 fi
 done_testing
