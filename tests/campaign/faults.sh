@@ -145,7 +145,17 @@ for f in "${faults[@]}"; do
 	http GET /healthz
 	is "$http_code" 200 "$name: /healthz 200 (the process serves)"
 	after=$(state)
-	is "$after" "$before" "$name: the counter file is untouched"
+	case $name in
+	*"dir fsync"*)
+		# The directory sync comes after the rename: the program puts
+		# the old count back (a new inode, the same bytes).
+		is "${after%%, inode*}" "${before%%, inode*}" \
+		    "$name: the counter file holds the same bytes (put back)"
+		;;
+	*)
+		is "$after" "$before" "$name: the counter file is untouched"
+		;;
+	esac
 	alive=no
 	kill -0 "$pid" 2>/dev/null && [ "$STACK_FCGI_PID" = "$pid" ] && alive=yes
 	is "$alive" yes "$name: the same process is alive"

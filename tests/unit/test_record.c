@@ -24,7 +24,8 @@ add_record(int type, const unsigned char *content, size_t n, int padding)
 	h[5] = (unsigned char)(n & 0xff);
 	h[6] = (unsigned char)padding;
 	h[7] = 0;
-	memcpy(h + 8, content, n);
+	if (n > 0)
+		memcpy(h + 8, content, n);
 	memset(h + 8 + n, 0, (size_t)padding);
 	req_len += 8 + n + (size_t)padding;
 }
