@@ -69,6 +69,8 @@ answer(struct exchange *x, const char *visit_err)
 
 	if (route_counts_visit(x->route, x->method))
 		respond_visit(x->app, x->route, visit_err, &r);
+	else if (x->waited)
+		respond_ready(visit_err, &r);	/* /readyz, checked */
 	else
 		respond(x->app, x->method, x->route, &r);
 
@@ -84,13 +86,23 @@ answer(struct exchange *x, const char *visit_err)
 	x->finished(x);
 }
 
-/* On the store thread, once the visit is on disk (or refused). */
+/* On the store thread, once the visit (or check) is on disk, or refused. */
 static void
 visit_done(struct store_waiter *w, const char *err)
 {
 	struct exchange	*x = (struct exchange *)((char *)w -
 			    offsetof(struct exchange, visit));
 
+	if (x->visited != NULL)
+		x->visited(x, err);
+	else
+		answer(x, err);
+}
+
+/* The answer to a visit, once the store is done with it. */
+void
+handle_visit_answer(struct exchange *x, const char *err)
+{
 	answer(x, err);
 }
 
@@ -111,17 +123,25 @@ handle_request(struct exchange *x)
 		discarded += (size_t)n;
 
 	read_target(x);
+	x->waited = 0;
 	x->fd = x->request.ipcFd;
 	x->request_id = x->request.requestId;
 	x->keep = x->request.keepConnection;
 	/* All is read: libfcgi's buffers go back now, not after a sync. */
 	FCGX_Free(&x->request, 0);
 
-	if (route_counts_visit(x->route, x->method)) {
-		/* The answer goes out only once the visit is stored. */
+	/*
+	 * A visit is answered once it is stored; /readyz, when readiness
+	 * needs a write to prove, once that write is done.  Neither holds
+	 * this thread meanwhile.
+	 */
+	if (route_counts_visit(x->route, x->method) ||
+	    (x->route == ROUTE_READYZ && x->method != METHOD_OTHER &&
+	    !store_ready_fresh(x->app->store))) {
 		memset(&x->visit, 0, sizeof(x->visit));
-		x->visit.increment = 1;
+		x->visit.increment = x->route != ROUTE_READYZ;
 		x->visit.done = visit_done;
+		x->waited = 1;
 		store_submit(x->app->store, &x->visit);
 		return;
 	}

@@ -24,13 +24,21 @@ struct exchange {
 	int			 request_id;
 	int			 keep;		/* nginx keeps the connection */
 	int			 failed;	/* the answer could not be sent */
+	int			 waited;	/* for the store (visit, check) */
 	enum method		 method;
 	enum route		 route;
 	uint64_t		 start_ns;
 	struct store_waiter	 visit;
 	void			(*finished)(struct exchange *);
+	/*
+	 * Optional: called on the store thread when the visit is stored
+	 * (err NULL) or refused; it must get handle_visit_answer() called
+	 * soon, on any thread.  Without it the store thread answers.
+	 */
+	void			(*visited)(struct exchange *, const char *err);
 };
 
 void	handle_request(struct exchange *);
+void	handle_visit_answer(struct exchange *, const char *err);
 
 #endif

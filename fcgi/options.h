@@ -9,7 +9,7 @@
 
 #define DEFAULT_DATA_DIR	"/data"
 #define DEFAULT_TIMEZONE	"Europe/Moscow"
-#define DEFAULT_THREADS		4
+#define DEFAULT_THREADS		1
 #define DEFAULT_BACKLOG		1024
 #define DEFAULT_IO_TIMEOUT	10
 #define MAX_THREADS		256

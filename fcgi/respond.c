@@ -134,14 +134,8 @@ respond(const struct app *app, enum method method, enum route route,
 		buf_puts(&r->body, "{\"status\":\"ok\"}\n");
 		break;
 	case ROUTE_READYZ:
-		if (store_check(app->store, err, sizeof(err)) == -1) {
-			r->status = 503;
-			buf_puts(&r->body, "{\"status\":\"not ready\","
-			    "\"error\":");
-			buf_put_json_string(&r->body, err);
-			buf_puts(&r->body, "}\n");
-		} else
-			buf_puts(&r->body, "{\"status\":\"ready\"}\n");
+		respond_ready(store_check(app->store, err, sizeof(err)) == -1 ?
+		    err : NULL, r);
 		break;
 	case ROUTE_METRICS:
 		store_stats(app->store, &st);
@@ -169,6 +163,22 @@ respond_visit(const struct app *app, enum route route, const char *err,
 		json_error(r, 503, err);
 	} else
 		respond(app, METHOD_GET, route, r);
+}
+
+/* /readyz, once the store was checked: err says why it is not ready. */
+void
+respond_ready(const char *err, struct reply *r)
+{
+	r->status = 200;
+	r->content_type = JSON_TYPE;
+	r->allow = 0;
+	if (err != NULL) {
+		r->status = 503;
+		buf_puts(&r->body, "{\"status\":\"not ready\",\"error\":");
+		buf_put_json_string(&r->body, err);
+		buf_puts(&r->body, "}\n");
+	} else
+		buf_puts(&r->body, "{\"status\":\"ready\"}\n");
 }
 
 /* The CGI-style header block that libfcgi sends ahead of the body. */

@@ -750,15 +750,22 @@ store_read(struct store *s, uint64_t *count, char *errbuf, size_t errlen)
 int
 store_check(struct store *s, char *errbuf, size_t errlen)
 {
+	if (store_ready_fresh(s))
+		return 0;
+	return sync_run(s, 0, NULL, errbuf, errlen);
+}
+
+/* Ready, proven by a write less than a second ago: no need to check. */
+int
+store_ready_fresh(struct store *s)
+{
 	int	fresh;
 
 	pthread_mutex_lock(&s->lock);
 	fresh = s->ready &&
 	    monotonic_ns() - s->last_write_ns < READY_CACHE_NS;
 	pthread_mutex_unlock(&s->lock);
-	if (fresh)
-		return 0;
-	return sync_run(s, 0, NULL, errbuf, errlen);
+	return fresh;
 }
 
 void

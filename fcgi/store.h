@@ -61,6 +61,7 @@ int		 store_visit(struct store *, uint64_t *count,
 int		 store_read(struct store *, uint64_t *count,
 		    char *errbuf, size_t errlen);
 int		 store_check(struct store *, char *errbuf, size_t errlen);
+int		 store_ready_fresh(struct store *);
 void		 store_stats(struct store *, struct store_stats *);
 int		 store_close(struct store *);
 

@@ -43,13 +43,13 @@ workers=$(awk '$1 == "worker_processes" { sub(/;/, "", $2); print $2 }' \
 keepalive=$(awk '/upstream visits_fcgi/ { u = 1 } u && $1 == "keepalive" {
     sub(/;/, "", $2); print $2; exit }' <<<"$code")
 is "$workers" 2 "worker_processes 2"
-is "$keepalive" 8 "upstream visits_fcgi keeps 8 idle connections per worker"
+is "$keepalive" 32 "upstream visits_fcgi keeps 32 idle connections per worker"
 has '^[[:space:]]*worker_shutdown_timeout [0-9]+s;'
 ok $? "graceful drain is bounded (worker_shutdown_timeout)"
 "$VISITS_FCGI" --help >"$it_tmp/help" 2>&1
 ok $? "visits-fcgi --help exits 0"
-grep -q 'connections are not tied to' "$it_tmp/help"
-ok $? "visits-fcgi --help: connections are not tied to threads"
+grep -q 'one serves any number of' "$it_tmp/help"
+ok $? "visits-fcgi --help: one thread serves any number of connections"
 
 # render-conf
 mkdir -p "$it_tmp/nginx"

@@ -39,7 +39,7 @@ main(void)
 	is_str(opt.data_dir, "/data", "data dir /data");
 	is_str(opt.timezone, "Europe/Moscow", "Moscow time");
 	ok(opt.durable, "durable by default");
-	is_int(opt.threads, 4, "4 threads");
+	is_int(opt.threads, 1, "1 request thread");
 	ok(opt.socket_path == NULL, "fd 0 by default");
 
 	setenv("VISITS_DATA_DIR", "/env/data", 1);
