@@ -84,3 +84,13 @@ clock_now_hms(char out[CLOCK_HMS_LEN + 1])
 	}
 	memcpy(out, cached, CLOCK_HMS_LEN + 1);
 }
+
+/* Nanoseconds that only go forward: for timeouts and durations. */
+long long
+clock_monotonic_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}

@@ -1,5 +1,6 @@
 /*
- * clock.h: the wall-clock time in the configured zone, as HH:MM:SS.
+ * clock.h: the wall-clock time in the configured zone, as HH:MM:SS, and
+ * the monotonic clock that timeouts and durations use.
  */
 #ifndef VISITS_CLOCK_H
 #define VISITS_CLOCK_H
@@ -12,5 +13,6 @@
 int	clock_set_zone(const char *zone, char *errbuf, size_t errlen);
 void	clock_format_hms(time_t, char out[CLOCK_HMS_LEN + 1]);
 void	clock_now_hms(char out[CLOCK_HMS_LEN + 1]);
+long long clock_monotonic_ns(void);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "handler.h"
 #include "record.h"
 
@@ -15,7 +16,6 @@
 #define METRICS_BODY_SIZE	65536
 #define MAX_DISCARDED_STDIN	65536
 
-static uint64_t	now_ns(void);
 static void	read_target(struct exchange *);
 static void	answer(struct exchange *, const char *visit_err);
 static void	visit_done(struct store_waiter *, const char *);
@@ -23,15 +23,6 @@ static void	visit_done(struct store_waiter *, const char *);
 /* /metrics is large and rare: one shared buffer instead of one a thread. */
 static pthread_mutex_t	metrics_lock = PTHREAD_MUTEX_INITIALIZER;
 static char		metrics_body[METRICS_BODY_SIZE];
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /*
  * nginx's $uri (DOCUMENT_URI) is already decoded and normalised; any other
@@ -82,7 +73,7 @@ answer(struct exchange *x, const char *visit_err)
 	if (is_metrics)
 		pthread_mutex_unlock(&metrics_lock);
 	metrics_observe(x->app->metrics, x->route, r.status,
-	    now_ns() - x->start_ns);
+	    (uint64_t)clock_monotonic_ns() - x->start_ns);
 	x->finished(x);
 }
 
@@ -113,7 +104,7 @@ handle_request(struct exchange *x)
 	size_t	discarded = 0;
 	int	n;
 
-	x->start_ns = now_ns();
+	x->start_ns = (uint64_t)clock_monotonic_ns();
 	/*
 	 * Read a request body, if any, so that the connection can carry the
 	 * next request; past a small limit libfcgi drops the connection.

@@ -55,6 +55,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "handler.h"
 #include "log.h"
 #include "record.h"
@@ -112,7 +113,6 @@ static void	*worker_main(void *);
 static void	 accept_ready(struct server *, int);
 static int	 watch(struct server *, int, int, void *);
 static int	 add_visited_fd(struct server *);
-static long long monotonic_ns(void);
 static ssize_t	 peek(struct conn *, unsigned char *);
 static void	 conn_ready(struct conn *, unsigned char *);
 static void	 conn_serve(struct conn *);
@@ -131,15 +131,6 @@ static int
 is_stopping(struct server *s)
 {
 	return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
-}
-
-static long long
-monotonic_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* Level-triggered, not one-shot: any free thread answers. */
@@ -270,7 +261,7 @@ conn_ready(struct conn *c, unsigned char *buf)
 		return;
 	case RECORD_INCOMPLETE:
 		if (n < PEEK_MAX) {
-			partial_add(c, monotonic_ns());
+			partial_add(c, clock_monotonic_ns());
 			return;
 		}
 		break;		/* too large */
@@ -338,7 +329,7 @@ sweep(struct server *s, unsigned char *buf)
 
 	if (pthread_mutex_trylock(&s->sweep_lock) != 0)
 		return;
-	now = monotonic_ns();
+	now = clock_monotonic_ns();
 	if (now < s->next_sweep_ns) {
 		pthread_mutex_unlock(&s->sweep_lock);
 		return;
@@ -464,7 +455,7 @@ static void
 saw_stop(struct server *s)
 {
 	unsigned	seen;
-	long long	deadline = monotonic_ns() + 1000000000LL *
+	long long	deadline = clock_monotonic_ns() + 1000000000LL *
 			    (s->io_timeout != 0 ? s->io_timeout :
 			    STOP_WAIT_DEFAULT);
 
@@ -531,7 +522,7 @@ worker_main(void *arg)
 		 */
 		if (stopping && ((n == 0 &&
 		    __atomic_load_n(&s->npartial, __ATOMIC_ACQUIRE) == 0) ||
-		    monotonic_ns() > __atomic_load_n(&s->stop_deadline_ns,
+		    clock_monotonic_ns() > __atomic_load_n(&s->stop_deadline_ns,
 		    __ATOMIC_ACQUIRE)))
 			break;
 	}

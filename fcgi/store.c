@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "store.h"
 
@@ -83,7 +84,6 @@ struct store {
 	struct file_id	 file;
 };
 
-static long long	monotonic_ns(void);
 static void		file_id_set(struct file_id *, const struct stat *);
 static int		file_id_same(const struct file_id *,
 			    const struct stat *);
@@ -107,15 +107,6 @@ static void		finish_batch(struct store *, struct store_waiter *,
 static void		sync_done(struct store_waiter *, const char *);
 static int		sync_run(struct store *, unsigned, uint64_t *, char *,
 			    size_t);
-
-static long long
-monotonic_ns(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void
 file_id_set(struct file_id *id, const struct stat *st)
@@ -543,7 +534,7 @@ finish_batch(struct store *s, struct store_waiter *batch, int rc,
 		s->count_known = 1;
 		s->ready = 1;
 		s->error[0] = '\0';
-		s->last_write_ns = monotonic_ns();
+		s->last_write_ns = clock_monotonic_ns();
 		s->commits++;
 		s->commit_visits += increment;
 		if (!was_ready)
@@ -763,7 +754,7 @@ store_ready_fresh(struct store *s)
 
 	pthread_mutex_lock(&s->lock);
 	fresh = s->ready &&
-	    monotonic_ns() - s->last_write_ns < READY_CACHE_NS;
+	    clock_monotonic_ns() - s->last_write_ns < READY_CACHE_NS;
 	pthread_mutex_unlock(&s->lock);
 	return fresh;
 }
