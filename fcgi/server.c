@@ -106,6 +106,14 @@ struct server {
 	long long		 stop_deadline_ns; /* atomic */
 };
 
+/* What a peek at a connection found. */
+enum arrival {
+	ARRIVAL_NOTHING,	/* no bytes after all */
+	ARRIVAL_PARTIAL,	/* part of a request: wait for the rest */
+	ARRIVAL_WHOLE,		/* a whole request: serve it */
+	ARRIVAL_BAD		/* closed, an error, junk, or too large */
+};
+
 /* epoll tags for the descriptors that are not connections. */
 static char	listen_tag, wake_tag, visited_tag;
 
@@ -114,6 +122,7 @@ static void	 accept_ready(struct server *, int);
 static int	 watch(struct server *, int, int, void *);
 static int	 add_visited_fd(struct server *);
 static ssize_t	 peek(struct conn *, unsigned char *);
+static enum arrival arrived(struct conn *, unsigned char *);
 static void	 conn_ready(struct conn *, unsigned char *);
 static void	 conn_serve(struct conn *);
 static void	 partial_add(struct conn *, long long);
@@ -241,34 +250,44 @@ peek(struct conn *c, unsigned char *buf)
 	return n;
 }
 
+static enum arrival
+arrived(struct conn *c, unsigned char *buf)
+{
+	ssize_t	n = peek(c, buf);
+
+	if (n == -1 && errno == EAGAIN)
+		return ARRIVAL_NOTHING;
+	if (n <= 0)
+		return ARRIVAL_BAD;
+	switch (record_request_state(buf, (size_t)n)) {
+	case RECORD_COMPLETE:
+		return ARRIVAL_WHOLE;
+	case RECORD_INCOMPLETE:
+		return n < PEEK_MAX ? ARRIVAL_PARTIAL : ARRIVAL_BAD;
+	case RECORD_INVALID:
+		break;
+	}
+	return ARRIVAL_BAD;
+}
+
 /* A connection has input: serve it once a whole request is there. */
 static void
 conn_ready(struct conn *c, unsigned char *buf)
 {
-	ssize_t	n = peek(c, buf);
-
-	if (n == -1 && errno == EAGAIN) {
+	switch (arrived(c, buf)) {
+	case ARRIVAL_NOTHING:
 		(void)watch(c->server, EPOLL_CTL_MOD, c->fd, c);
-		return;
-	}
-	if (n <= 0) {		/* nginx closed it, or an error */
-		conn_free(c);
-		return;
-	}
-	switch (record_request_state(buf, (size_t)n)) {
-	case RECORD_COMPLETE:
+		break;
+	case ARRIVAL_PARTIAL:
+		partial_add(c, clock_monotonic_ns());
+		break;
+	case ARRIVAL_WHOLE:
 		conn_serve(c);
-		return;
-	case RECORD_INCOMPLETE:
-		if (n < PEEK_MAX) {
-			partial_add(c, clock_monotonic_ns());
-			return;
-		}
-		break;		/* too large */
-	case RECORD_INVALID:
+		break;
+	case ARRIVAL_BAD:
+		conn_free(c);
 		break;
 	}
-	conn_free(c);
 }
 
 /* A whole request is there: libfcgi reads it without blocking. */
@@ -324,8 +343,8 @@ static void
 sweep(struct server *s, unsigned char *buf)
 {
 	struct conn	*c, *next;
+	enum arrival	 state;
 	long long	 now;
-	ssize_t		 n;
 
 	if (pthread_mutex_trylock(&s->sweep_lock) != 0)
 		return;
@@ -343,18 +362,16 @@ sweep(struct server *s, unsigned char *buf)
 
 	for (; c != NULL; c = next) {
 		next = c->next_partial;
-		n = peek(c, buf);
-		if (n > 0 && n < PEEK_MAX &&
-		    record_request_state(buf, (size_t)n) == RECORD_INCOMPLETE &&
-		    now < c->deadline_ns && !peer_done(c)) {
+		state = arrived(c, buf);
+		if (state == ARRIVAL_PARTIAL && now < c->deadline_ns &&
+		    !peer_done(c)) {
 			pthread_mutex_lock(&s->partial_lock);
 			c->next_partial = s->partial;
 			s->partial = c;
 			pthread_mutex_unlock(&s->partial_lock);
 			continue;
 		}
-		if (n > 0 && n < PEEK_MAX &&
-		    record_request_state(buf, (size_t)n) == RECORD_COMPLETE)
+		if (state == ARRIVAL_WHOLE)
 			conn_serve(c);
 		else
 			conn_free(c);	/* closed, stalled, too large, junk */
