@@ -25,13 +25,17 @@ mkdir "$data"
 chown nobody:nogroup "$data"
 
 # The program as nobody, with the shim: spawn-fcgi execs this wrapper
-# with the listening socket on fd 0, which setpriv and env keep.
-real=$VISITS_FCGI
+# with the listening socket on fd 0, which setpriv and env keep.  nobody
+# gets its own copies of both: the build tree and the helpers' directory
+# may sit where nobody cannot reach (a clone under a 0700 mktemp -d).
+install -m 0755 "$VISITS_FCGI" "$w/visits-fcgi" &&
+	install -m 0644 "$CAMPAIGN_BIN/faultshim.so" "$w/faultshim.so" ||
+	bail_out "cannot copy the program and the shim for nobody"
 cat >"$w/as-nobody" <<WRAP
 #!/bin/sh
 exec setpriv --reuid=nobody --regid=nogroup --clear-groups \\
-    env LD_PRELOAD='$CAMPAIGN_BIN/faultshim.so' VISITS_FAULT_FLAG='$flag' \\
-    '$real' "\$@"
+    env LD_PRELOAD='$w/faultshim.so' VISITS_FAULT_FLAG='$flag' \\
+    '$w/visits-fcgi' "\$@"
 WRAP
 chmod 755 "$w/as-nobody"
 VISITS_FCGI=$w/as-nobody
