@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""bench/report.py FACTS RESULTS GC: the report of bench/run.sh.
+"""bench/report.py FACTS RESULTS GC [CPU]: the report of bench/run.sh.
 
 FACTS    key<TAB>value lines (machine, load averages, RSS, start times...)
 RESULTS  round case conns rps p50_us p99_us non2xx socket_errors requests
 GC       round conns committed_visits commits (durable /time runs)
+CPU      round case conns, then before and after the run: busy idle
+         nginx_workers visits_fcgi (clock ticks; see cpu_sample in run.sh)
 
 Prints the medians over rounds (req/s, p50, p99, and req/s as a ratio to
 the ceiling of the same round and connection count: the median of the
-per-round ratios), every round's values, and a Markdown section to paste
-into the README.
+per-round ratios), every round's values, where the CPU went (microseconds
+a request in nginx, visits-fcgi and the rest, and the idle share), and a
+Markdown section to paste into the README.
 """
 
 import statistics
@@ -59,10 +62,50 @@ def short_rate(v):
     return "%.1fk" % (v / 1000.0) if v >= 1000 else "%.0f" % v
 
 
+def p_cpu(p, facts, cpu, rows, conns_seen):
+    """Where the CPU went: microseconds of CPU a request, medians."""
+    tck = float(facts.get("clk_tck") or 100)
+    reqs = {(r, case, n): int(q) for r, case, n, _a, _b, _c, _d, _e, q
+            in rows}
+    split = {}
+    for r, case, n, b0, i0, g0, f0, b1, i1, g1, f1 in cpu:
+        q = reqs.get((r, case, n))
+        if not q:
+            continue
+        busy, idle = float(b1) - float(b0), float(i1) - float(i0)
+        ng, fc = float(g1) - float(g0), float(f1) - float(f0)
+        us = 1e6 / tck / q
+        split.setdefault((case, int(n)), []).append((
+            ng * us, fc * us, (busy - ng - fc) * us, busy * us,
+            100.0 * idle / (busy + idle) if busy + idle > 0 else 0.0))
+    if not split:
+        return
+    p("Where the CPU went (median of the rounds): microseconds of CPU a "
+      "request in the nginx workers, in visits-fcgi (all threads), in "
+      "everything else (wrk, kernel threads, other work on the machine), "
+      "all of it, and the share of the machine left idle (iowait "
+      "included). Clock ticks of %g Hz from /proc, so short runs are "
+      "coarse." % tck)
+    p("")
+    p("| case | conns | nginx µs | visits-fcgi µs | other µs | all µs | "
+      "idle |")
+    p("|---|---:|---:|---:|---:|---:|---:|")
+    for case in ORDER:
+        for n in conns_seen:
+            v = split.get((case, n))
+            if not v:
+                continue
+            med = [statistics.median(x[k] for x in v) for k in range(5)]
+            p("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f %% |" % (
+                LABELS.get(case, case), n, *med))
+    p("")
+
+
 def main():
     facts = read_facts(sys.argv[1])
     rows = read_tsv(sys.argv[2])
     gc = read_tsv(sys.argv[3])
+    cpu = read_tsv(sys.argv[4]) if len(sys.argv) > 4 else []
 
     # m[(case, conns)][round] = (rps, p50, p99, non2xx, errors)
     m = {}
@@ -163,6 +206,8 @@ def main():
       "go through the program and write nginx's JSON access log. "
       "\"of ceiling\" is the median of the per-round ratios.")
     p("")
+
+    p_cpu(p, facts, cpu, rows, conns_seen)
 
     rss = kib(facts.get("rss_durable"))
     rss_n = kib(facts.get("rss_nodurable"))

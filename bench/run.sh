@@ -23,8 +23,10 @@
 # pod writes it to stdout); the ceiling does not.  Then: RSS of each
 # visits-fcgi after the load (VmRSS, VmHWM = peak), the group commit size
 # (visits_store_committed_visits_total / visits_store_commits_total over
-# the durable /time runs), and the time from starting spawn-fcgi +
-# visits-fcgi (nginx already up) to the first 200 on /healthz, STARTS
+# the durable /time runs), the CPU time a request took in the nginx
+# workers, in visits-fcgi and in the rest of the machine, and how much of
+# the machine stayed idle, per run; and the time from starting spawn-fcgi
+# + visits-fcgi (nginx already up) to the first 200 on /healthz, STARTS
 # times.  The report: every round's values, the medians over rounds (and
 # each case's req/s as a ratio to the ceiling of the same round and
 # connection count, median of the per-round ratios), and a Markdown table
@@ -265,17 +267,46 @@ vm_kb() {
 	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null
 }
 
+# cpu_sample NGINX_MASTER FCGI_PID: cpu_now := "busy idle nginx fcgi", in
+# clock ticks: the whole machine's busy and idle (iowait counts as idle)
+# time from /proc/stat, and the CPU time (user + system) of the nginx
+# workers and of visits-fcgi (all its threads).  Differences over a run
+# say where the CPU went; "other" (busy - nginx - fcgi) is wrk, the
+# kernel's threads and whatever else runs on this shared machine.
+cpu_sample() {
+	local busy idle ng=0 fc w
+	read -r busy idle < <(awk '$1 == "cpu" {
+	    print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit }' /proc/stat)
+	for w in $(pgrep -P "$1" 2>/dev/null); do
+		ng=$((ng + $(proc_ticks "$w")))
+	done
+	fc=$(proc_ticks "$2")
+	cpu_now="$busy $idle $ng $fc"
+}
+
+# proc_ticks PID: utime + stime of PID (0 if gone); the command name in
+# field 2 may hold spaces, so count fields from its closing parenthesis.
+proc_ticks() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+	stat=${stat##*) }
+	awk '{ print $12 + $13 }' <<<"$stat"
+}
+
 facts=$tmp/facts
 results=$tmp/results.tsv
 gc=$tmp/gc.tsv
+cpu=$tmp/cpu.tsv
 : >"$results"
 : >"$gc"
+: >"$cpu"
 fact() {
 	printf '%s\t%s\n' "$1" "$2" >>"$facts"
 }
 
 fact mode "$([ $smoke = 1 ] && echo smoke || echo full)"
 fact nproc "$(nproc)"
+fact clk_tck "$(getconf CLK_TCK)"
 fact cpu "$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 fact kernel "$(uname -sr)"
 fact os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
@@ -331,8 +362,18 @@ for ((r = 1; r <= ROUNDS; r++)); do
 				v0=$metric_value
 			fi
 			out=$tmp/wrk-$r-$c-$n.out
+			if [ "$c" = time-nodurable ]; then
+				pids="$N_STACK_NGINX_PID $N_STACK_FCGI_PID"
+			else
+				pids="$D_STACK_NGINX_PID $D_STACK_FCGI_PID"
+			fi
+			cpu_sample $pids
+			cpu0=$cpu_now
 			run_wrk "$url" "$n" "$DURATION" "$out"
 			rc=$?
+			cpu_sample $pids
+			printf '%s\t%s\t%s\t%s\n' "$r" "$c" "$n" \
+			    "$(echo $cpu0 $cpu_now | tr ' ' '\t')" >>"$cpu"
 			if line=$(parse_wrk "$out"); then
 				printf '%s\t%s\t%s\t%s\n' "$r" "$c" "$n" \
 				    "${line// /$'\t'}" >>"$results"
@@ -478,7 +519,7 @@ fact elapsed "$((SECONDS - start_s))"
 
 if [ $smoke = 0 ]; then
 	echo
-	python3 "$bench_dir/report.py" "$facts" "$results" "$gc"
+	python3 "$bench_dir/report.py" "$facts" "$results" "$gc" "$cpu"
 	rc=$?
 	if [ $store_ok != skipped ]; then
 		echo
@@ -493,7 +534,7 @@ if [ $smoke = 0 ]; then
 fi
 
 # Smoke: that every measurement was made, never how fast.
-python3 "$bench_dir/report.py" "$facts" "$results" "$gc" | diag "$(cat)"
+python3 "$bench_dir/report.py" "$facts" "$results" "$gc" "$cpu" | diag "$(cat)"
 for c in "${CASES[@]}"; do
 	for n in $CONNS; do
 		line=$(awk -F'\t' -v c="$c" -v n="$n" \
@@ -514,6 +555,10 @@ for c in "${CASES[@]}"; do
 		fi
 	done
 done
+# Every case's CPU split was read: the machine was busy and nginx worked.
+line=$(awk -F'\t' '$8 > $4 && $10 > $6 { n++ } END { print n + 0 }' "$cpu")
+[ "$line" = $((${#CASES[@]} * $(wc -w <<<"$CONNS"))) ]
+ok $? "CPU per request (nginx, visits-fcgi, the rest) read for every run ($line)"
 read -r rss hwm <<<"$(awk -F'\t' '$1 == "rss_durable" { print $2 }' "$facts")"
 is_uint "${rss:-}" && is_uint "${hwm:-}" && [ "$rss" -gt 0 ]
 ok $? "VmRSS and VmHWM of visits-fcgi read after the load"
