@@ -571,8 +571,8 @@ ok $? "start to first answer measured $STARTS times (${starts[*]} ms)"
 ok $? "both stacks stopped cleanly"
 if [ $store_ok != skipped ]; then
 	diag "$(cat "$tmp/store.md")"
-	[ $store_ok = 1 ] && [ "$(grep -c '^| [a-z]' "$tmp/store.md")" = 5 ]
-	ok $? "store-bench built and timed the 4 ways of updating the file"
+	[ $store_ok = 1 ] && [ "$(grep -c '^| [a-z]' "$tmp/store.md")" = 7 ]
+	ok $? "store-bench built and timed the 6 ways of updating the file"
 fi
 done_testing
 rc=$?

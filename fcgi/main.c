@@ -68,6 +68,13 @@ main(int argc, char **argv)
 	sigaddset(&stop_signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * The store takes a write lease on its temp file (store.c); if anyone
+	 * opens that file meanwhile, the kernel tells us with SIGIO, whose
+	 * default action would end the process.  The lease is held for one
+	 * write and sync only, so there is nothing to do but go on.
+	 */
+	signal(SIGIO, SIG_IGN);
 
 	if (opt.socket_path != NULL) {
 		if (listener_bind(&listener, opt.socket_path, opt.backlog,

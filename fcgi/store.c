@@ -94,6 +94,8 @@ static int		dir_lock(struct store *, int, const struct stat *,
 			    char *, size_t);
 static int		file_load(struct store *, int, char *, size_t);
 static int		file_check(struct store *, int, char *, size_t);
+static int		temp_open(struct store *, int, int *, char *, size_t);
+static int		put_in_place(int, int);
 static int		file_replace(struct store *, int, uint64_t, int, int *,
 			    char *, size_t);
 static int		file_write(struct store *, int, uint64_t, uint64_t,
@@ -398,11 +400,78 @@ write_all(int fd, const char *p, size_t len)
 }
 
 /*
+ * The temp file to write the next count into, open for writing at offset
+ * 0.  After an update, visits.tmp is the previous counter file (the two
+ * were exchanged), its blocks and inode already allocated: rewriting it
+ * in place costs fewer disk writes than a new file (README, Performance).
+ * But a reader that opened the counter file before that update may still
+ * be reading it, and must never see it change.  A write lease answers
+ * exactly that: the kernel grants it only while no one else has the file
+ * open, and a later open() of it waits until we release the lease.  When
+ * the lease is refused (someone has it open; not our file; a filesystem
+ * without leases), the old name is unlinked, which leaves the reader's
+ * file as it is, and a new temp file is made.
+ */
+static int
+temp_open(struct store *s, int dirfd, int *leased, char *errbuf,
+    size_t errlen)
+{
+	struct stat	st;
+	int		fd;
+
+	*leased = 0;
+	/* O_NONBLOCK: a FIFO put in its place must not hang us. */
+	fd = openat(dirfd, STORE_TEMP_NAME,
+	    O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd != -1) {
+		/* Linked elsewhere (the counter file itself?): not ours. */
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_nlink == 1 &&
+		    fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
+			*leased = 1;
+			return fd;
+		}
+		close(fd);
+	}
+	if (unlinkat(dirfd, STORE_TEMP_NAME, 0) == -1 && errno != ENOENT)
+		return fail(errbuf, errlen, s->dir, "remove " STORE_TEMP_NAME,
+		    errno);
+	fd = openat(dirfd, STORE_TEMP_NAME,
+	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd == -1)
+		return fail(errbuf, errlen, s->dir, "create " STORE_TEMP_NAME,
+		    errno);
+	return fd;
+}
+
+/*
+ * The temp file takes the counter file's place: exchanged with it when
+ * there is one, so that the temp name keeps the previous file for the next
+ * update; renamed over it when there is none, or when this kernel or
+ * filesystem cannot exchange (the next update then makes a new temp file).
+ */
+static int
+put_in_place(int dirfd, int file_exists)
+{
+	if (file_exists) {
+		if (renameat2(dirfd, STORE_TEMP_NAME, dirfd, STORE_FILE_NAME,
+		    RENAME_EXCHANGE) == 0)
+			return 0;
+		/* ENOENT: removed since we looked; a rename recreates it. */
+		if (errno != EINVAL && errno != ENOSYS && errno != ENOENT)
+			return -1;
+	}
+	return renameat(dirfd, STORE_TEMP_NAME, dirfd, STORE_FILE_NAME);
+}
+
+/*
  * Replace the counter file with `value`: write the temp file, sync it,
- * rename it over the counter file, sync the directory (the syncs only
- * with `sync`).  Until the rename the counter file is untouched, so every
- * failure before it leaves the old count in place.  *renamed tells
- * whether the rename happened.
+ * exchange it with the counter file (renameat2 RENAME_EXCHANGE: the temp
+ * name then holds the previous file, for the next update) or rename it
+ * over a missing one, sync the directory (the syncs only with `sync`).
+ * Until the exchange the counter file is untouched, so every failure
+ * before it leaves the old count in place.  *renamed tells whether the
+ * exchange or rename happened.
  */
 static int
 file_replace(struct store *s, int dirfd, uint64_t value, int sync,
@@ -411,27 +480,34 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 	char		text[24];
 	struct buf	b;
 	struct stat	st;
-	int		fd, saved;
+	int		fd, leased, saved;
 
 	*renamed = 0;
 	buf_init(&b, text, sizeof(text));
 	buf_put_u64(&b, value);
 	buf_append(&b, "\n", 1);
 
-	fd = openat(dirfd, STORE_TEMP_NAME,
-	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd == -1)
-		return fail(errbuf, errlen, s->dir, "create " STORE_TEMP_NAME,
-		    errno);
+	if ((fd = temp_open(s, dirfd, &leased, errbuf, errlen)) == -1)
+		return -1;
 	if (write_all(fd, b.data, b.len) == -1) {
 		fail(errbuf, errlen, s->dir, "write " STORE_TEMP_NAME, errno);
+		goto undo;
+	}
+	/* A reused file may be longer (an older count edited by hand). */
+	if (leased && ftruncate(fd, (off_t)b.len) == -1) {
+		fail(errbuf, errlen, s->dir, "truncate " STORE_TEMP_NAME,
+		    errno);
 		goto undo;
 	}
 	if (sync && fdatasync(fd) == -1) {
 		fail(errbuf, errlen, s->dir, "sync " STORE_TEMP_NAME, errno);
 		goto undo;
 	}
-	if (renameat(dirfd, STORE_TEMP_NAME, dirfd, STORE_FILE_NAME) == -1) {
+	if (leased) {
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+		leased = 0;
+	}
+	if (put_in_place(dirfd, s->file.exists) == -1) {
 		fail(errbuf, errlen, s->file_path, "rename over", errno);
 		goto undo;
 	}
@@ -452,9 +528,11 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 	return 0;
 
 undo:
+	/* The counter file is untouched; the temp file is rewritten next. */
 	saved = errno;
+	if (leased)
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 	close(fd);
-	(void)unlinkat(dirfd, STORE_TEMP_NAME, 0);
 	errno = saved;
 	return -1;
 }

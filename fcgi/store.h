@@ -2,8 +2,10 @@
  * store.h: the visit counter file, DIR/visits.
  *
  * The file holds the count in ASCII decimal and a newline.  Every update
- * writes DIR/visits.tmp and renames it over DIR/visits, so a reader or a
- * crash sees the old or the new complete number, never a torn one.  With
+ * writes DIR/visits.tmp and exchanges it with DIR/visits (or renames it
+ * there), so a reader or a crash sees the old or the new complete number,
+ * never a torn one; visits.tmp then holds the previous file, which the
+ * next update rewrites only when no one has it open (a write lease).  With
  * the durable setting the new file and the directory are synced before a
  * visit is acknowledged.  Concurrent visits share one update (group commit):
  * a store thread takes every visit queued so far, writes once, and calls

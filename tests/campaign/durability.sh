@@ -3,18 +3,27 @@
 # counting request on its own socket (no nginx: one request, one answer
 # in the trace).  With the durable setting (the default) the answer must
 # be written only after the new count reached stable storage: visits.tmp
-# written, fdatasync'd, renamed over visits, the directory fsync'd, in
-# that order, each finished before the next began.  With --no-durable:
+# written, fdatasync'd, renamed over visits (or exchanged with it), the
+# directory fsync'd, in that order, each finished before the next began;
+# both with a new temp file and with the one an earlier update left.  With --no-durable:
 # no sync at all before the answer, but the rename still comes first.
 . "$(dirname "$0")/lib.sh"
 
 need strace
 
-# traced MODE ARGS...: one GET /time under strace, then SIGTERM.
+# traced LABEL MODE FRESH|REUSE ARGS...: one GET /time under strace, then
+# SIGTERM.  FRESH: an empty data directory (the temp file is created and
+# renamed into place).  REUSE: the count 41 and a temp file from an
+# earlier update, which is rewritten and exchanged with the counter file.
 traced() {
-	local mode=$1 dir=$it_tmp/$1 res
-	shift
+	local label=$1 mode=$2 how=$3 dir=$it_tmp/$1 res expect=1
+	shift 3
 	mkdir -p "$dir/data"
+	if [ "$how" = REUSE ]; then
+		printf '41\n' >"$dir/data/visits"
+		printf '40\n' >"$dir/data/visits.tmp"
+		expect=42
+	fi
 	strace -f -tt -qq -s 128 -o "$dir/trace" \
 	    -e trace=open,openat,write,writev,sendmsg,fdatasync,fsync,sync,syncfs,rename,renameat,renameat2,accept,accept4 \
 	    "$VISITS_FCGI" --socket "$dir/s.sock" --data-dir "$dir/data" "$@" \
@@ -26,26 +35,38 @@ traced() {
 		sleep 0.05
 	done
 	res=$(fcgi_client request "$dir/s.sock" --uri /time)
-	is "$(jq -r .status <<<"$res")" 200 "$mode: GET /time answered 200"
-	is "$(cat "$dir/data/visits" 2>/dev/null)" 1 "$mode: the file says 1"
+	is "$(jq -r .status <<<"$res")" 200 "$label: GET /time answered 200"
+	is "$(cat "$dir/data/visits" 2>/dev/null)" $expect \
+	    "$label: the file says $expect"
 	# strace's child is the program: SIGTERM it, strace follows.
 	local ppid
 	ppid=$(ps -o pid= --ppid "$spid" | tr -d ' ')
 	kill -TERM "$ppid" 2>/dev/null
 	exit_status "$spid" 15
-	is "$status" 0 "$mode: the traced program exits 0 on SIGTERM"
-	echo "# $mode: the syscalls of the visit, from strace -f -tt" \
+	is "$status" 0 "$label: the traced program exits 0 on SIGTERM"
+	if [ "$how" = REUSE ]; then
+		! grep -q '"visits.tmp", .*O_CREAT' "$dir/trace"
+		ok $? "$label: visits.tmp rewritten, not created"
+		grep -q 'renameat2(.*"visits.tmp", .*"visits", RENAME_EXCHANGE) = 0' \
+		    "$dir/trace"
+		ok $? "$label: exchanged with visits (renameat2 RENAME_EXCHANGE)"
+		is "$(cat "$dir/data/visits.tmp" 2>/dev/null)" 41 \
+		    "$label: visits.tmp now holds the previous count"
+	fi
+	echo "# $label: the syscalls of the visit, from strace -f -tt" \
 	    "($(grep -c . "$dir/trace") lines traced)"
 	camp_py strace_order.py "$dir/trace" "$dir/data" "$mode" >"$dir/out"
 	while IFS= read -r line; do
 		case $line in
-		"ok - "*) pass "$mode: ${line#ok - }" ;;
-		"not ok - "*) fail "$mode: ${line#not ok - }" ;;
+		"ok - "*) pass "$label: ${line#ok - }" ;;
+		"not ok - "*) fail "$label: ${line#not ok - }" ;;
 		*) echo "$line" ;;
 		esac
 	done <"$dir/out"
 }
 
-traced durable --durable
-traced not-durable --no-durable
+traced durable durable FRESH --durable
+traced not-durable not-durable FRESH --no-durable
+traced durable-reuse durable REUSE --durable
+traced not-durable-reuse not-durable REUSE --no-durable
 done_testing

@@ -7,9 +7,10 @@ request, the order of the syscalls that store the visit and answer it.
 Prints one line a check ("ok - ..." / "not ok - ...") and the trace lines
 it relied on ("# ..."); exit 0 when every check passed.
 
-durable:      openat(DATA_DIR) = D, openat(D, "visits.tmp", O_CREAT) = T,
-              write(T, "N\\n"), fdatasync(T), renameat(D, "visits.tmp", D,
-              "visits"), fsync(D), each finished before the next starts,
+durable:      openat(DATA_DIR) = D, openat(D, "visits.tmp", O_WRONLY...) = T
+              (created, or left by an earlier update), write(T, "N\\n"),
+              fdatasync(T), renameat or renameat2(D, "visits.tmp", D,
+              "visits"...), fsync(D), each finished before the next starts,
               and the last finished before the first write of the answer
               (a FastCGI STDOUT record) to the accepted connection.
 not-durable:  the same without fdatasync and fsync (none at all before the
@@ -120,9 +121,10 @@ def main():
     check(acc is not None, "the answer goes to the accepted connection "
           "(fd %s)" % conn)
     tmp = last(lambda c: c.name == "openat" and '"visits.tmp"' in c.text
-               and "O_CREAT" in c.text, answer.start)
-    if not check(tmp is not None and tmp.ret not in (None, "-1"),
-                 "visits.tmp created before the answer"):
+               and "O_WRONLY" in c.text and c.ret not in (None, "-1"),
+               answer.start)
+    if not check(tmp is not None,
+                 "visits.tmp opened for writing before the answer"):
         return 1
     t, d = tmp.ret, tmp.arg(0)
     dopen = last(lambda c: c.name == "openat" and c.ret == d
@@ -144,7 +146,7 @@ def main():
     # The evidence, in the order the calls began (a sync after the
     # answer, such as the one at exit, is not part of it).
     shown = [(what, c) for what, c in (
-        ("open dir", dopen), ("create tmp", tmp), ("write tmp", write),
+        ("open dir", dopen), ("open tmp", tmp), ("write tmp", write),
         ("fdatasync", sync), ("rename", ren), ("fsync dir", dsync),
         ("accept", acc), ("answer", answer))
         if c is not None and c.start <= answer.start]

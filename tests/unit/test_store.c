@@ -2,8 +2,8 @@
  * The counter store: counting, persistence, corrupt files, locking,
  * exactness under threads, and every write path made to fail on purpose.
  *
- * Linked with -Wl,--wrap for openat, write, fdatasync, fsync and renameat
- * (the way Pacemaker's tests fail libc calls): each wrapper fails when its
+ * Linked with -Wl,--wrap for openat, write, fdatasync, fsync, renameat and
+ * renameat2 (the way Pacemaker's tests fail libc calls): each wrapper fails when its
  * fault is armed and calls the real function otherwise.
  */
 #include "config.h"
@@ -19,7 +19,7 @@
 #include "tap.h"
 
 /* Faults, armed by the tests.  Log lines on stderr are never failed. */
-static int	fail_create_errno;	/* openat(..., O_CREAT) */
+static int	fail_create_errno;	/* openat for writing, or O_CREAT */
 static int	fail_write_errno;
 static int	short_writes;		/* next writes write 1 byte */
 static int	fail_fdatasync_errno;
@@ -36,6 +36,8 @@ int	__real_fsync(int);
 int	__wrap_fsync(int);
 int	__real_renameat(int, const char *, int, const char *);
 int	__wrap_renameat(int, const char *, int, const char *);
+int	__real_renameat2(int, const char *, int, const char *, unsigned);
+int	__wrap_renameat2(int, const char *, int, const char *, unsigned);
 
 int
 __wrap_openat(int dirfd, const char *path, int flags, ...)
@@ -47,10 +49,11 @@ __wrap_openat(int dirfd, const char *path, int flags, ...)
 		va_start(ap, flags);
 		mode = (mode_t)va_arg(ap, int);
 		va_end(ap);
-		if (fail_create_errno) {
-			errno = fail_create_errno;
-			return -1;
-		}
+	}
+	/* As on a read-only or forbidding filesystem: no file to write. */
+	if (fail_create_errno && (flags & (O_CREAT | O_WRONLY | O_RDWR))) {
+		errno = fail_create_errno;
+		return -1;
 	}
 	return __real_openat(dirfd, path, flags, mode);
 }
@@ -101,6 +104,17 @@ __wrap_renameat(int a, const char *from, int b, const char *to)
 	return __real_renameat(a, from, b, to);
 }
 
+int
+__wrap_renameat2(int a, const char *from, int b, const char *to,
+    unsigned flags)
+{
+	if (fail_rename_errno) {
+		errno = fail_rename_errno;
+		return -1;
+	}
+	return __real_renameat2(a, from, b, to, flags);
+}
+
 static char	dir[300], file[320];
 
 static void
@@ -129,6 +143,14 @@ file_bytes(void)
 	close(fd);
 	text[n < 0 ? 0 : n] = '\0';
 	return text;
+}
+
+static ino_t
+ino_of(const char *path)
+{
+	struct stat	st;
+
+	return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
 static struct store *
@@ -363,7 +385,8 @@ test_faults(void)
 	check_fault(&fail_rename_errno, EROFS, "rename refused",
 	    "rename over");
 	snprintf(tmp, sizeof(tmp), "%s/visits.tmp", dir);
-	ok(access(tmp, F_OK) == -1, "no temp file is left behind");
+	ok(access(tmp, F_OK) == -1 || ino_of(tmp) != ino_of(file),
+	    "the temp file left is not the counter file");
 
 	/* A short write is continued. */
 	put_file("7\n", 2);
@@ -400,6 +423,109 @@ test_faults(void)
 	store_close(s);
 }
 
+/*
+ * visits.tmp after an update is the previous counter file.  It is
+ * rewritten only when no one else has it open; otherwise a new one is
+ * made and the reader's file stays as it was.
+ */
+static void
+test_temp_file(void)
+{
+	char		 tmp[320], other[320], got[32], err[512];
+	struct store	*s;
+	uint64_t	 n;
+	ino_t		 first;
+	ssize_t		 len;
+	int		 reader, durable;
+
+	snprintf(tmp, sizeof(tmp), "%s/visits.tmp", dir);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	for (durable = 0; durable <= 1; durable++) {
+		unlink(tmp);
+		put_file("7\n", 2);
+		first = ino_of(file);
+		s = open_store(durable);
+		ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 8,
+		    "durable=%d: counted 8", durable);
+		is_str(file_bytes(), "8\n", "durable=%d: the file says 8",
+		    durable);
+		ok(ino_of(tmp) == first, "durable=%d: visits.tmp is the "
+		    "previous counter file (exchanged)", durable);
+		ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 9 &&
+		    ino_of(file) == first, "durable=%d: the next update "
+		    "rewrote it and exchanged them back", durable);
+
+		/* A reader holds the counter file open across two updates. */
+		reader = open(file, O_RDONLY);
+		ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 10 &&
+		    ino_of(tmp) == first, "durable=%d: with a reader, the "
+		    "update exchanged the files", durable);
+		ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 11,
+		    "durable=%d: counted 11", durable);
+		len = pread(reader, got, sizeof(got) - 1, 0);
+		got[len < 0 ? 0 : len] = '\0';
+		is_str(got, "9\n", "durable=%d: the reader's file was not "
+		    "rewritten (still 9)", durable);
+		ok(ino_of(file) != first && ino_of(tmp) != first,
+		    "durable=%d: a new temp file was made instead", durable);
+		is_str(file_bytes(), "11\n", "durable=%d: the file says 11",
+		    durable);
+		close(reader);
+		store_close(s);
+	}
+
+	/* visits.tmp linked to another name is not rewritten either. */
+	s = open_store(1);
+	unlink(other);
+	ok(link(tmp, other) == 0, "visits.tmp linked as 'other'");
+	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 12,
+	    "counted 12 with a linked visits.tmp");
+	is_str(file_bytes(), "12\n", "the file says 12");
+	{
+		int	fd = open(other, O_RDONLY);
+
+		len = fd == -1 ? -1 : pread(fd, got, sizeof(got) - 1, 0);
+		got[len < 0 ? 0 : len] = '\0';
+		if (fd != -1)
+			close(fd);
+	}
+	is_str(got, "10\n", "the other name still holds what it held (10)");
+	unlink(other);
+
+	/* A longer temp file (an older count edited by hand) is cut. */
+	unlink(tmp);
+	{
+		int	fd = open(tmp, O_WRONLY | O_CREAT, 0644);
+
+		ok(fd != -1 && __real_write(fd, "123456789012\n", 13) == 13,
+		    "a 13-byte visits.tmp");
+		if (fd != -1)
+			close(fd);
+	}
+	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 13,
+	    "counted 13");
+	is_str(file_bytes(), "13\n", "the file says exactly 13");
+
+	/* A FIFO in its place neither hangs nor stops counting. */
+	unlink(tmp);
+	ok(mkfifo(tmp, 0600) == 0, "visits.tmp is a FIFO");
+	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 14,
+	    "counted 14 past the FIFO");
+	is_str(file_bytes(), "14\n", "the file says 14");
+
+	/* A directory in its place: refused, then counting again. */
+	unlink(tmp);
+	ok(mkdir(tmp, 0700) == 0, "visits.tmp is a directory");
+	ok(store_visit(s, &n, err, sizeof(err)) == -1, "the visit is refused");
+	has_str(err, "visits.tmp", "the error names visits.tmp");
+	is_str(file_bytes(), "14\n", "the file still says 14");
+	rmdir(tmp);
+	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 15,
+	    "counted 15 once the directory is gone");
+	store_close(s);
+	unlink(tmp);
+}
+
 static void
 test_missing_dir(void)
 {
@@ -428,6 +554,10 @@ test_missing_dir(void)
 	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 51,
 	    "a new directory at the path is locked and read");
 	store_close(s);
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/visits.tmp", sub);
+	unlink(file);
+	rmdir(sub);
 	snprintf(dir, sizeof(dir), "%s", saved);
 	snprintf(file, sizeof(file), "%s/visits", saved);
 	free(saved);
@@ -523,11 +653,14 @@ main(void)
 	test_corrupt();
 	test_maximum();
 	test_faults();
+	test_temp_file();
 	test_missing_dir();
 	test_threads(0, VISITS_EACH);
 	test_threads(1, VISITS_EACH / 4);
 
 	unlink(file);
-	rmdir(dir);
+	snprintf(file, sizeof(file), "%s/visits.tmp", dir);
+	unlink(file);
+	ok(rmdir(dir) == 0, "nothing else is left in the test directory");
 	return tap_done();
 }
