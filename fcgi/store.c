@@ -94,7 +94,8 @@ static int		dir_lock(struct store *, int, const struct stat *,
 			    char *, size_t);
 static int		file_load(struct store *, int, char *, size_t);
 static int		file_check(struct store *, int, char *, size_t);
-static int		temp_open(struct store *, int, int *, char *, size_t);
+static int		temp_open(struct store *, int, int *, off_t *, char *,
+			    size_t);
 static int		put_in_place(int, int);
 static int		file_replace(struct store *, int, uint64_t, int, int *,
 			    char *, size_t);
@@ -413,13 +414,14 @@ write_all(int fd, const char *p, size_t len)
  * file as it is, and a new temp file is made.
  */
 static int
-temp_open(struct store *s, int dirfd, int *leased, char *errbuf,
-    size_t errlen)
+temp_open(struct store *s, int dirfd, int *leased, off_t *size,
+    char *errbuf, size_t errlen)
 {
 	struct stat	st;
 	int		fd;
 
 	*leased = 0;
+	*size = 0;
 	/* O_NONBLOCK: a FIFO put in its place must not hang us. */
 	fd = openat(dirfd, STORE_TEMP_NAME,
 	    O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -429,6 +431,7 @@ temp_open(struct store *s, int dirfd, int *leased, char *errbuf,
 		    st.st_nlink == 1 &&
 		    fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
 			*leased = 1;
+			*size = st.st_size;
 			return fd;
 		}
 		close(fd);
@@ -480,6 +483,7 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 	char		text[24];
 	struct buf	b;
 	struct stat	st;
+	off_t		size;
 	int		fd, leased, saved;
 
 	*renamed = 0;
@@ -487,14 +491,14 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 	buf_put_u64(&b, value);
 	buf_append(&b, "\n", 1);
 
-	if ((fd = temp_open(s, dirfd, &leased, errbuf, errlen)) == -1)
+	if ((fd = temp_open(s, dirfd, &leased, &size, errbuf, errlen)) == -1)
 		return -1;
 	if (write_all(fd, b.data, b.len) == -1) {
 		fail(errbuf, errlen, s->dir, "write " STORE_TEMP_NAME, errno);
 		goto undo;
 	}
 	/* A reused file may be longer (an older count edited by hand). */
-	if (leased && ftruncate(fd, (off_t)b.len) == -1) {
+	if (size > (off_t)b.len && ftruncate(fd, (off_t)b.len) == -1) {
 		fail(errbuf, errlen, s->dir, "truncate " STORE_TEMP_NAME,
 		    errno);
 		goto undo;
