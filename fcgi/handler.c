@@ -19,6 +19,7 @@
 static void	read_target(struct exchange *);
 static void	answer(struct exchange *, const char *visit_err);
 static void	visit_done(struct store_waiter *, const char *);
+static void	ask_store(struct exchange *, unsigned);
 
 /* /metrics is large and rare: one shared buffer instead of one a thread. */
 static pthread_mutex_t	metrics_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -60,8 +61,10 @@ answer(struct exchange *x, const char *visit_err)
 
 	if (route_counts_visit(x->route, x->method))
 		respond_visit(x->app, x->route, visit_err, &r);
+	else if (x->waited && x->route == ROUTE_READYZ)
+		respond_ready(visit_err, &r);
 	else if (x->waited)
-		respond_ready(visit_err, &r);	/* /readyz, checked */
+		respond_count(x->visit.count, visit_err, &r);	/* /visits */
 	else
 		respond(x->app, x->method, x->route, &r);
 
@@ -122,19 +125,33 @@ handle_request(struct exchange *x)
 	FCGX_Free(&x->request, 0);
 
 	/*
-	 * A visit is answered once it is stored; /readyz, when readiness
-	 * needs a write to prove, once that write is done.  Neither holds
-	 * this thread meanwhile.
+	 * A visit is answered once it is stored.  /readyz and /visits are
+	 * answered from what the store knows now, and when it does not know
+	 * (readiness needs a write to prove; the count is being read again)
+	 * once the store thread found out.  None holds this thread meanwhile.
 	 */
-	if (route_counts_visit(x->route, x->method) ||
-	    (x->route == ROUTE_READYZ && x->method != METHOD_OTHER &&
-	    !store_ready_fresh(x->app->store))) {
-		memset(&x->visit, 0, sizeof(x->visit));
-		x->visit.increment = x->route != ROUTE_READYZ;
-		x->visit.done = visit_done;
+	memset(&x->visit, 0, sizeof(x->visit));
+	if (route_counts_visit(x->route, x->method))
+		ask_store(x, 1);
+	else if (x->method != METHOD_OTHER && (x->route == ROUTE_READYZ ||
+	    x->route == ROUTE_VISITS)) {
 		x->waited = 1;
-		store_submit(x->app->store, &x->visit);
-		return;
-	}
-	answer(x, NULL);
+		if (x->route == ROUTE_READYZ ?
+		    store_ready_fresh(x->app->store) :
+		    store_count_if_known(x->app->store, &x->visit.count))
+			answer(x, NULL);
+		else
+			ask_store(x, 0);
+	} else
+		answer(x, NULL);
+}
+
+/* Hand the request to the store thread: a visit, or a check (0). */
+static void
+ask_store(struct exchange *x, unsigned increment)
+{
+	x->visit.increment = increment;
+	x->visit.done = visit_done;
+	x->waited = 1;
+	store_submit(x->app->store, &x->visit);
 }

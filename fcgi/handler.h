@@ -24,7 +24,7 @@ struct exchange {
 	int			 request_id;
 	int			 keep;		/* nginx keeps the connection */
 	int			 failed;	/* the answer could not be sent */
-	int			 waited;	/* for the store (visit, check) */
+	int			 waited;	/* answered from the store */
 	enum method		 method;
 	enum route		 route;
 	uint64_t		 start_ns;

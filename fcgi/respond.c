@@ -123,12 +123,9 @@ respond(const struct app *app, enum method method, enum route route,
 		break;
 	case ROUTE_VISITS:
 		if (store_read(app->store, &count, err, sizeof(err)) == -1)
-			json_error(r, 503, err);
-		else {
-			buf_puts(&r->body, "{\"visits\":");
-			buf_put_u64(&r->body, count);
-			buf_puts(&r->body, "}\n");
-		}
+			respond_count(0, err, r);
+		else
+			respond_count(count, NULL, r);
 		break;
 	case ROUTE_HEALTHZ:
 		buf_puts(&r->body, "{\"status\":\"ok\"}\n");
@@ -163,6 +160,22 @@ respond_visit(const struct app *app, enum route route, const char *err,
 		json_error(r, 503, err);
 	} else
 		respond(app, METHOD_GET, route, r);
+}
+
+/* /visits: the count, or err when it could not be read. */
+void
+respond_count(uint64_t count, const char *err, struct reply *r)
+{
+	r->status = 200;
+	r->content_type = JSON_TYPE;
+	r->allow = 0;
+	if (err != NULL) {
+		json_error(r, 503, err);
+		return;
+	}
+	buf_puts(&r->body, "{\"visits\":");
+	buf_put_u64(&r->body, count);
+	buf_puts(&r->body, "}\n");
 }
 
 /* /readyz, once the store was checked: err says why it is not ready. */

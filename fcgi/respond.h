@@ -27,6 +27,7 @@ struct reply {
 void	respond(const struct app *, enum method, enum route, struct reply *);
 void	respond_visit(const struct app *, enum route, const char *err,
 	    struct reply *);
+void	respond_count(uint64_t count, const char *err, struct reply *);
 void	respond_ready(const char *err, struct reply *);
 void	reply_head(const struct app *, const struct reply *, struct buf *);
 const char *status_reason(int);

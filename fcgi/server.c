@@ -77,8 +77,7 @@ struct conn {
 	struct conn	*next_partial;	/* on the partial list */
 	long long	 deadline_ns;	/* for the rest of a partial request */
 	struct conn	*next_visited;	/* on the visited list */
-	int		 visit_failed;
-	char		 visit_err[256];
+	char		 visit_err[256];	/* when x.visit.failed */
 };
 
 struct server {
@@ -408,7 +407,6 @@ conn_visited(struct exchange *x, const char *err)
 	uint64_t	 one = 1;
 	int		 was_empty;
 
-	c->visit_failed = err != NULL;
 	if (err != NULL)
 		snprintf(c->visit_err, sizeof(c->visit_err), "%s", err);
 	c->next_visited = NULL;
@@ -437,7 +435,7 @@ answer_visited(struct server *s)
 	for (; c != NULL; c = next) {
 		next = c->next_visited;
 		handle_visit_answer(&c->x,
-		    c->visit_failed ? c->visit_err : NULL);
+		    c->x.visit.failed ? c->visit_err : NULL);
 	}
 }
 

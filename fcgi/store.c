@@ -106,7 +106,7 @@ static int		commit(struct store *, uint64_t, uint64_t *, char *,
 			    size_t);
 static void		*store_thread(void *);
 static void		finish_batch(struct store *, struct store_waiter *,
-			    int, uint64_t, const char *);
+			    uint64_t, int, uint64_t, const char *);
 static void		sync_done(struct store_waiter *, const char *);
 static int		sync_run(struct store *, unsigned, uint64_t *, char *,
 			    size_t);
@@ -596,15 +596,13 @@ out:
 
 /* Under lock: account for the batch and give each waiter its result. */
 static void
-finish_batch(struct store *s, struct store_waiter *batch, int rc,
-    uint64_t newcount, const char *err)
+finish_batch(struct store *s, struct store_waiter *batch, uint64_t increment,
+    int rc, uint64_t newcount, const char *err)
 {
 	struct store_waiter	*w;
-	uint64_t		 increment = 0, running;
+	uint64_t		 running;
 	int			 was_ready = s->ready;
 
-	for (w = batch; w != NULL; w = w->next)
-		increment += w->increment;
 	if (rc == 0) {
 		running = newcount - increment;
 		for (w = batch; w != NULL; w = w->next) {
@@ -667,7 +665,7 @@ store_thread(void *arg)
 		rc = commit(s, increment, &newcount, err, sizeof(err));
 
 		pthread_mutex_lock(&s->lock);
-		finish_batch(s, batch, rc, newcount, err);
+		finish_batch(s, batch, increment, rc, newcount, err);
 		pthread_mutex_unlock(&s->lock);
 		for (w = batch; w != NULL; w = next) {
 			next = w->next;		/* done() may free w */
@@ -805,15 +803,22 @@ store_visit(struct store *s, uint64_t *count, char *errbuf, size_t errlen)
 int
 store_read(struct store *s, uint64_t *count, char *errbuf, size_t errlen)
 {
+	if (store_count_if_known(s, count))
+		return 0;
+	return sync_run(s, 0, count, errbuf, errlen);
+}
+
+int
+store_count_if_known(struct store *s, uint64_t *count)
+{
 	int	known;
 
 	pthread_mutex_lock(&s->lock);
 	known = s->count_known;
-	*count = s->count;
-	pthread_mutex_unlock(&s->lock);
 	if (known)
-		return 0;
-	return sync_run(s, 0, count, errbuf, errlen);
+		*count = s->count;
+	pthread_mutex_unlock(&s->lock);
+	return known;
 }
 
 /*

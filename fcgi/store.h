@@ -62,6 +62,8 @@ int		 store_visit(struct store *, uint64_t *count,
 		    char *errbuf, size_t errlen);
 int		 store_read(struct store *, uint64_t *count,
 		    char *errbuf, size_t errlen);
+/* Never waits: 1 and the count when it is known, else 0. */
+int		 store_count_if_known(struct store *, uint64_t *count);
 int		 store_check(struct store *, char *errbuf, size_t errlen);
 int		 store_ready_fresh(struct store *);
 void		 store_stats(struct store *, struct store_stats *);
