@@ -93,8 +93,7 @@ say() {
 die() {
 	if [ $smoke = 1 ]; then
 		fail "$*"
-		done_testing
-		echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
+		done_summary
 	else
 		echo "$prog: $*" >&2
 	fi
@@ -211,6 +210,15 @@ start_stack() {
 metric() {
 	metric_value=$(curl -s --max-time 5 "$1/metrics" |
 	    awk -v n="$2" '$1 == n { print $2; exit }')
+}
+
+# group_commit: commits and committed := the durable stack's updates of
+# the counter file so far, and the visits they carried.
+group_commit() {
+	metric "$D_STACK_BASE_URL" visits_store_commits_total
+	commits=$metric_value
+	metric "$D_STACK_BASE_URL" visits_store_committed_visits_total
+	committed=$metric_value
 }
 
 # parse_wrk FILE: one line "rps p50_us p99_us non2xx socket_errors
@@ -355,11 +363,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		fi
 		for n in $CONNS; do
 			if [ "$c" = time-durable ]; then
-				metric "$D_STACK_BASE_URL" visits_store_commits_total
-				c0=$metric_value
-				metric "$D_STACK_BASE_URL" \
-				    visits_store_committed_visits_total
-				v0=$metric_value
+				group_commit
+				c0=$commits v0=$committed
 			fi
 			out=$tmp/wrk-$r-$c-$n.out
 			if [ "$c" = time-nodurable ]; then
@@ -390,11 +395,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 				say "$(tail -n 5 "$out")"
 			fi
 			if [ "$c" = time-durable ]; then
-				metric "$D_STACK_BASE_URL" visits_store_commits_total
-				c1=$metric_value
-				metric "$D_STACK_BASE_URL" \
-				    visits_store_committed_visits_total
-				v1=$metric_value
+				group_commit
+				c1=$commits v1=$committed
 				if is_uint "$c0" && is_uint "$c1" &&
 				    is_uint "$v0" && is_uint "$v1"; then
 					printf '%s\t%s\t%s\t%s\n' "$r" "$n" \
@@ -574,7 +576,4 @@ if [ $store_ok != skipped ]; then
 	[ $store_ok = 1 ] && [ "$(grep -c '^| [a-z]' "$tmp/store.md")" = 7 ]
 	ok $? "store-bench built and timed the 6 ways of updating the file"
 fi
-done_testing
-rc=$?
-echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
-exit $rc
+done_summary

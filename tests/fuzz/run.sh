@@ -179,7 +179,4 @@ for t in $targets; do
 done
 
 diag "fuzz total: $execs_total executions, $crashes_total crash(es)"
-done_testing
-rc=$?
-echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
-exit $rc
+done_summary

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # tests/k8s/result.sh: tests/lib/tap.sh plus what the k8s and pod tests
-# share: `result ok|not-ok DESC [DIAGNOSTIC...]` and `summary` (the plan and
-# the closing "N passed, N failed" line; status 0 only if all passed).
+# share: `result ok|not-ok DESC [DIAGNOSTIC...]`.  They end with
+# done_summary (tap.sh).
 # shellcheck source=../lib/tap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 
@@ -13,8 +13,3 @@ result() {
 	return 0
 }
 
-summary() {
-	done_testing
-	echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
-	[ "$tap_failed" -eq 0 ]
-}

@@ -36,7 +36,7 @@ collect() {
 	done
 }
 finish() {
-	summary
+	done_summary
 	exit
 }
 

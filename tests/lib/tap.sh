@@ -79,3 +79,11 @@ done_testing() {
 	printf '1..%d\n' "$tap_count"
 	[ "$tap_failed" = 0 ]
 }
+
+# done_summary: done_testing, then the closing "N passed, N failed" line
+# that ./dev and .ci/run read; status 0 only if all passed.
+done_summary() {
+	done_testing
+	echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
+	[ "$tap_failed" = 0 ]
+}

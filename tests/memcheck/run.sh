@@ -131,7 +131,4 @@ for t in $tests; do
 done
 
 diag "valgrind: $vg_errors errors, $vg_lost bytes definitely lost in all"
-done_testing
-rc=$?
-echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
-exit $rc
+done_summary

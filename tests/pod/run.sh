@@ -67,7 +67,7 @@ trap cleanup EXIT
 
 finish() {
 	note "pod test took $(($(date +%s) - t_start)) s"
-	summary
+	done_summary
 	exit
 }
 
