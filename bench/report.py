@@ -133,12 +133,11 @@ def main():
                 if ceil and ceil[0] > 0:
                     ratios.append(per[r][0] / ceil[0])
             summary.append({
-                "case": case, "conns": n, "rounds": rs,
+                "case": case, "conns": n,
                 "rps": statistics.median(per[r][0] for r in rs),
                 "p50": statistics.median(per[r][1] for r in rs),
                 "p99": statistics.median(per[r][2] for r in rs),
                 "ratio": statistics.median(ratios) if ratios else None,
-                "ratios": ratios,
                 "by_round": [per[r][0] for r in rs],
                 "bad": sum(per[r][3] for r in rs),
                 "err": sum(per[r][4] for r in rs),

@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,8 +118,9 @@ update_inplace(int fd, uint64_t value)
 static void
 update_exchange(int dirfd, uint64_t value, int sync)
 {
-	char	text[24];
-	int	fd, len;
+	struct stat	st;
+	char		text[24];
+	int		fd, len;
 
 	len = format_count(text, sizeof(text), value);
 	fd = openat(dirfd, TEMP_NAME, O_WRONLY | O_CREAT | O_CLOEXEC |
@@ -127,9 +129,11 @@ update_exchange(int dirfd, uint64_t value, int sync)
 		fatal("open", TEMP_NAME);
 	if (fcntl(fd, F_SETLEASE, F_WRLCK) == -1)
 		fatal("write lease on", TEMP_NAME);
+	if (fstat(fd, &st) == -1)
+		fatal("fstat", TEMP_NAME);
 	if (pwrite(fd, text, (size_t)len, 0) != len)
 		fatal("pwrite", TEMP_NAME);
-	if (ftruncate(fd, len) == -1)
+	if (st.st_size > len && ftruncate(fd, len) == -1)
 		fatal("ftruncate", TEMP_NAME);
 	if (sync && fdatasync(fd) == -1)
 		fatal("fdatasync", TEMP_NAME);

@@ -114,9 +114,8 @@ def drain(s, limit=HANG):
 
 
 def pair(name_len, value_len, data=b""):
-    enc = (lambda n: bytes([n]) if n < 128
-           else struct.pack(">I", n | 0x80000000))
-    return enc(name_len) + enc(value_len) + data
+    """A name-value pair whose lengths need not match its data."""
+    return fc.pair_length(name_len) + fc.pair_length(value_len) + data
 
 
 def healthz_params():

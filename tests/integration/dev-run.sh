@@ -56,12 +56,7 @@ for sig in INT TERM; do
 	n=$(wc -w <<<"$procs")
 	[ "$n" -ge 4 ]; ok $? "nginx (master, 2 workers) and visits-fcgi run ($n)"
 	stack_signal "$sig" "$dev_pid"
-	status=timeout
-	if stack_wait_exit "$dev_pid" 30; then
-		status=$stack_status
-	else
-		stack_signal KILL "$dev_pid"
-	fi
+	exit_status "$dev_pid" 30
 	is "$status" 0 "SIG$sig: ./dev run exits 0"
 	left=
 	for p in $procs; do
@@ -84,12 +79,7 @@ holder=$!
 it_on_exit "stack_signal TERM $holder"
 sleep 0.3
 run_dev "$port" "$it_tmp/taken.log"
-status=timeout
-if stack_wait_exit "$dev_pid" 30; then
-	status=$stack_status
-else
-	stack_signal KILL "$dev_pid"
-fi
+exit_status "$dev_pid" 30
 dev_pid=
 [ "$status" != 0 ] && [ "$status" != timeout ]
 ok $? "port taken: ./dev run fails (status $status)"

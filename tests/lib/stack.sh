@@ -20,7 +20,6 @@
 #   stack_fcgi_stop [SIGNAL]     TERM (default) or KILL, wait, clean up
 #   stack_nginx_start            render nginx.conf, start, wait for health
 #   stack_nginx_stop             SIGQUIT (graceful drain), wait
-#   stack_url PATH               STACK_URL_OUT := http://ADDR:PORT/PATH
 #   stack_http_code PATH         stack_code := status of GET PATH (000: none)
 #   stack_wait_http PATH CODE    wait until GET PATH answers CODE
 #
@@ -179,10 +178,6 @@ EOF
 		stack_err "cannot find a free port on $STACK_ADDR"
 		return 1
 	}
-}
-
-stack_url() {
-	STACK_URL_OUT=$STACK_BASE_URL$1
 }
 
 # stack_http_code PATH: stack_code := the status of GET PATH ("000" when
