@@ -119,12 +119,13 @@ static char	listen_tag, wake_tag, visited_tag;
 static void	*worker_main(void *);
 static void	 accept_ready(struct server *, int);
 static int	 watch(struct server *, int, int, void *);
-static int	 add_visited_fd(struct server *);
+static int	 watch_events(struct server *, int, int, void *, uint32_t);
 static ssize_t	 peek(struct conn *, unsigned char *);
 static enum arrival arrived(struct conn *, unsigned char *);
 static void	 conn_ready(struct conn *, unsigned char *);
 static void	 conn_serve(struct conn *);
 static void	 partial_add(struct conn *, long long);
+static void	 partial_push(struct server *, struct conn *);
 static int	 peer_done(struct conn *);
 static void	 sweep(struct server *, unsigned char *);
 static void	 saw_stop(struct server *);
@@ -141,25 +142,23 @@ is_stopping(struct server *s)
 	return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
 }
 
-/* Level-triggered, not one-shot: any free thread answers. */
-static int
-add_visited_fd(struct server *s)
-{
-	struct epoll_event	ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = &visited_tag;
-	return epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->visited_fd, &ev);
-}
-
+/*
+ * One-shot: the listener and each connection go to one thread at a time,
+ * and are watched again when it is done with them.
+ */
 static int
 watch(struct server *s, int op, int fd, void *tag)
 {
+	return watch_events(s, op, fd, tag, EPOLLIN | EPOLLONESHOT);
+}
+
+static int
+watch_events(struct server *s, int op, int fd, void *tag, uint32_t events)
+{
 	struct epoll_event	ev;
 
 	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.events = events;
 	ev.data.ptr = tag;
 	return epoll_ctl(s->epoll_fd, op, fd, &ev);
 }
@@ -327,6 +326,12 @@ partial_add(struct conn *c, long long now)
 		c->deadline_ns = s->io_timeout == 0 ? LLONG_MAX :
 		    now + (long long)s->io_timeout * 1000000000LL;
 	__atomic_fetch_add(&s->npartial, 1, __ATOMIC_ACQ_REL);
+	partial_push(s, c);
+}
+
+static void
+partial_push(struct server *s, struct conn *c)
+{
 	pthread_mutex_lock(&s->partial_lock);
 	c->next_partial = s->partial;
 	s->partial = c;
@@ -364,10 +369,7 @@ sweep(struct server *s, unsigned char *buf)
 		state = arrived(c, buf);
 		if (state == ARRIVAL_PARTIAL && now < c->deadline_ns &&
 		    !peer_done(c)) {
-			pthread_mutex_lock(&s->partial_lock);
-			c->next_partial = s->partial;
-			s->partial = c;
-			pthread_mutex_unlock(&s->partial_lock);
+			partial_push(s, c);
 			continue;
 		}
 		if (state == ARRIVAL_WHOLE)
@@ -550,7 +552,6 @@ server_start(const struct app *app, int listen_fd, unsigned threads,
     unsigned io_timeout, char *errbuf, size_t errlen)
 {
 	struct server		*s;
-	struct epoll_event	 ev;
 	pthread_attr_t		 attr;
 	char			 e[128];
 	unsigned		 i;
@@ -574,14 +575,17 @@ server_start(const struct app *app, int listen_fd, unsigned threads,
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	flags = fcntl(listen_fd, F_GETFL);
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;		/* level-triggered: wakes everyone */
-	ev.data.ptr = &wake_tag;
+	/*
+	 * Level-triggered, not one-shot: the stop wakes every thread, and
+	 * any free thread answers the stored visits.
+	 */
 	if (s->wake_fd == -1 || s->epoll_fd == -1 || flags == -1 ||
 	    s->visited_fd == -1 ||
 	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
-	    epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->wake_fd, &ev) == -1 ||
-	    add_visited_fd(s) == -1 ||
+	    watch_events(s, EPOLL_CTL_ADD, s->wake_fd, &wake_tag,
+	    EPOLLIN) == -1 ||
+	    watch_events(s, EPOLL_CTL_ADD, s->visited_fd, &visited_tag,
+	    EPOLLIN) == -1 ||
 	    watch(s, EPOLL_CTL_ADD, listen_fd, &listen_tag) == -1) {
 		snprintf(errbuf, errlen, "epoll/eventfd: %s",
 		    errstr(errno, e, sizeof(e)));

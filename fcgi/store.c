@@ -93,6 +93,7 @@ static int		dir_open(struct store *, int *, char *, size_t);
 static int		dir_lock(struct store *, int, const struct stat *,
 			    char *, size_t);
 static int		file_load(struct store *, int, char *, size_t);
+static int		loaded(struct store *, uint64_t);
 static int		file_check(struct store *, int, char *, size_t);
 static int		temp_open(struct store *, int, int *, off_t *, char *,
 			    size_t);
@@ -287,12 +288,7 @@ file_load(struct store *s, int dirfd, char *errbuf, size_t errlen)
 	if (fd == -1) {
 		if (errno == ENOENT) {
 			s->file.exists = 0;
-			s->loaded = 1;
-			pthread_mutex_lock(&s->lock);
-			s->count = 0;
-			s->count_known = 1;
-			pthread_mutex_unlock(&s->lock);
-			return 0;
+			return loaded(s, 0);
 		}
 		if (errno == ELOOP) {
 			snprintf(errbuf, errlen, "%s: is a symbolic link, "
@@ -335,9 +331,16 @@ file_load(struct store *s, int dirfd, char *errbuf, size_t errlen)
 		return -1;
 	}
 	file_id_set(&s->file, &st);
+	return loaded(s, v);
+}
+
+/* The counter file says `count` (a missing one says 0). */
+static int
+loaded(struct store *s, uint64_t count)
+{
 	s->loaded = 1;
 	pthread_mutex_lock(&s->lock);
-	s->count = v;
+	s->count = count;
 	s->count_known = 1;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
