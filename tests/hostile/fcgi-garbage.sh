@@ -12,6 +12,8 @@
 #   HOSTILE_SECONDS   garbage phase length [20]
 #   LATENCY_BOUND     slowest acceptable normal answer, seconds [2]
 . "$(dirname "$0")/../lib/it.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 hostile() {
 	python3 "$(dirname "$0")/hostile.py" "$@"
@@ -27,24 +29,6 @@ pid=$STACK_FCGI_PID
 visits
 before=$visits
 
-# check_normal JSON WHAT: the normal client's answers during WHAT.
-check_normal() {
-	local j=$1 what=$2 ok errors max
-	ok=$(jq -r .normal_ok <<<"$j")
-	errors=$(jq -r .normal_errors <<<"$j")
-	max=$(jq -r .latency_max <<<"$j")
-	diag "$what: normal client: $ok answers, $errors errors, latency" \
-	    "p50 $(jq -r .latency_p50 <<<"$j")s p99" \
-	    "$(jq -r .latency_p99 <<<"$j")s max ${max}s"
-	is "$errors" 0 "$what: the normal client got no error"
-	[ "$errors" = 0 ] || diag "$(jq -c .normal_error_samples <<<"$j")"
-	ok "$([ "$ok" -gt 0 ] && echo 0 || echo 1)" \
-	    "$what: the normal client was answered ($ok times)"
-	ok "$(awk -v m="$max" -v b="$bound" 'BEGIN { print (m <= b) ? 0 : 1 }')" \
-	    "$what: every normal answer within ${bound}s (max ${max}s)"
-	served=$((served + ok))
-	unanswered=$((unanswered + errors))
-}
 served=0
 unanswered=0
 
