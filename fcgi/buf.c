@@ -3,9 +3,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -144,4 +146,33 @@ const char *
 buf_cstr(struct buf *b)
 {
 	return b->cap > 0 ? b->data : "";
+}
+
+/*
+ * Write all of it to fd, going on after a short write or a signal (a
+ * pipe or a full disk can take part of a write): 0, or -1 with errno
+ * (ENOSPC when write() takes nothing).
+ */
+int
+buf_write(const struct buf *b, int fd)
+{
+	const char	*p = b->data;
+	size_t		 left = b->len;
+	ssize_t		 n;
+
+	while (left > 0) {
+		n = write(fd, p, left);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	return 0;
 }

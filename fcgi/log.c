@@ -26,33 +26,26 @@ log_vevent(enum log_level level, const char *event, const char *fmt,
 	struct buf	b;
 	struct timespec	now;
 	struct tm	tm;
-	size_t		off;
-	ssize_t		n;
 
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 
-	buf_init(&b, line, sizeof(line) - 1);
+	buf_init(&b, line, sizeof(line));
 	buf_printf(&b, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"event\":",
 	    stamp, now.tv_nsec / 1000000L, level_names[level]);
 	buf_put_json_string(&b, event);
 	buf_puts(&b, ",\"msg\":");
 	buf_put_json_string(&b, msg);
-	buf_puts(&b, "}");
+	buf_puts(&b, "}\n");
 	if (b.overflow) {
 		/* msg is at most 1023 bytes, escaped at most 6x: cut it. */
-		buf_init(&b, line, sizeof(line) - 1);
-		buf_puts(&b, "{\"level\":\"error\",\"event\":\"log_overflow\"}");
+		buf_init(&b, line, sizeof(line));
+		buf_puts(&b, "{\"level\":\"error\",\"event\":\"log_overflow\"}\n");
 	}
 	/* One write() per line, so that lines from threads never mix. */
-	line[b.len] = '\n';
-	for (off = 0; off < b.len + 1; off += (size_t)n) {
-		n = write(STDERR_FILENO, line + off, b.len + 1 - off);
-		if (n <= 0)
-			break;
-	}
+	(void)buf_write(&b, STDERR_FILENO);
 }
 
 void

@@ -102,7 +102,6 @@ static int		file_replace(struct store *, int, uint64_t, int, int *,
 			    char *, size_t);
 static int		file_write(struct store *, int, uint64_t, uint64_t,
 			    char *, size_t);
-static int		write_all(int, const char *, size_t);
 static int		commit(struct store *, uint64_t, uint64_t *, char *,
 			    size_t);
 static void		*store_thread(void *);
@@ -381,28 +380,6 @@ file_check(struct store *s, int dirfd, char *errbuf, size_t errlen)
 	return file_load(s, dirfd, errbuf, errlen);
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * The temp file to write the next count into, open for writing at offset
  * 0.  After an update, visits.tmp is the previous counter file (the two
@@ -496,7 +473,7 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 
 	if ((fd = temp_open(s, dirfd, &leased, &size, errbuf, errlen)) == -1)
 		return -1;
-	if (write_all(fd, b.data, b.len) == -1) {
+	if (buf_write(&b, fd) == -1) {
 		fail(errbuf, errlen, s->dir, "write " STORE_TEMP_NAME, errno);
 		goto undo;
 	}
