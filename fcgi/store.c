@@ -847,7 +847,7 @@ store_stats(struct store *s, struct store_stats *st)
 int
 store_close(struct store *s)
 {
-	int	dirfd, fd, rc = 0;
+	int	fd, rc = 0;
 
 	if (s == NULL)
 		return 0;
@@ -859,11 +859,15 @@ store_close(struct store *s)
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->thread, NULL);
 	}
+	/*
+	 * The locked directory, not the path: every update went through
+	 * dir_open(), which locks whatever the path names, so the last count
+	 * is in this one even if the path has changed since.
+	 */
 	if (!s->durable && s->loaded && s->file.exists && s->lockfd != -1) {
-		dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		fd = dirfd == -1 ? -1 : openat(dirfd, STORE_FILE_NAME,
+		fd = openat(s->lockfd, STORE_FILE_NAME,
 		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-		if (fd == -1 || fsync(fd) == -1 || fsync(dirfd) == -1) {
+		if (fd == -1 || fsync(fd) == -1 || fsync(s->lockfd) == -1) {
 			char	e[128];
 
 			log_error("store_sync_failed", "%s: sync at exit: %s",
@@ -872,8 +876,6 @@ store_close(struct store *s)
 		}
 		if (fd != -1)
 			close(fd);
-		if (dirfd != -1)
-			close(dirfd);
 	}
 	if (s->lockfd != -1)
 		close(s->lockfd);

@@ -26,6 +26,9 @@ static int	fail_fdatasync_errno;
 static int	fail_fsync_errno;
 static int	fail_rename_errno;
 
+/* What fsync() was called on: the inodes of the last file and directory. */
+static ino_t	fsynced_file, fsynced_dir;
+
 int	__real_openat(int, const char *, int, ...);
 int	__wrap_openat(int, const char *, int, ...);
 ssize_t	__real_write(int, const void *, size_t);
@@ -87,6 +90,11 @@ __wrap_fdatasync(int fd)
 int
 __wrap_fsync(int fd)
 {
+	struct stat	st;
+
+	if (fstat(fd, &st) == 0)
+		*(S_ISDIR(st.st_mode) ? &fsynced_dir : &fsynced_file) =
+		    st.st_ino;
 	if (fail_fsync_errno) {
 		errno = fail_fsync_errno;
 		return -1;
@@ -208,6 +216,44 @@ test_counting(void)
 	    "a valid count written by someone else is taken up (%llu)",
 	    (unsigned long long)n);
 	store_close(s);
+}
+
+/*
+ * Without the durable setting the count is synced at close: the counter
+ * file and the directory that was locked, even when the data directory's
+ * path has since been moved away.
+ */
+static void
+test_close_syncs(void)
+{
+	struct store	*s;
+	char		 err[512], moved[320];
+	uint64_t	 n = 0;
+	ino_t		 dir_ino = ino_of(dir);
+
+	snprintf(moved, sizeof(moved), "%s.moved", dir);
+	s = open_store(0);
+	ok(store_visit(s, &n, err, sizeof(err)) == 0, "not durable: counted");
+	fsynced_file = fsynced_dir = 0;
+	ok(store_close(s) == 0, "close syncs the count");
+	ok(fsynced_file == ino_of(file), "the counter file is synced at close");
+	ok(fsynced_dir == dir_ino, "and its directory");
+
+	s = open_store(0);
+	ok(store_visit(s, &n, err, sizeof(err)) == 0, "counted again");
+	if (rename(dir, moved) == -1)
+		abort();
+	fsynced_file = fsynced_dir = 0;
+	ok(store_close(s) == 0, "the data directory moved away: close syncs");
+	ok(fsynced_dir == dir_ino, "the directory the count is in");
+	if (rename(moved, dir) == -1)
+		abort();
+
+	s = open_store(0);
+	ok(store_visit(s, &n, err, sizeof(err)) == 0, "counted a third time");
+	fail_fsync_errno = EIO;
+	ok(store_close(s) == -1, "a failed sync at close is reported");
+	fail_fsync_errno = 0;
 }
 
 static void
@@ -649,6 +695,7 @@ main(void)
 	snprintf(file, sizeof(file), "%s/visits", dir);
 
 	test_counting();
+	test_close_syncs();
 	test_parse();
 	test_corrupt();
 	test_maximum();
