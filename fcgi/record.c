@@ -43,12 +43,12 @@ struct pairs {
 	int		 nlen_bytes;
 	uint32_t	 name_len;
 	uint64_t	 skip;		/* bytes of name and value left */
-	uint64_t	 limit;		/* what the whole stream holds */
+	uint64_t	 longest;	/* the largest name + value claimed */
 };
 
 static void	header(FCGI_Header *, int type, int request_id, size_t len);
 static int	send_all(int, struct iovec *, int);
-static int	pairs_feed(struct pairs *, const unsigned char *, size_t);
+static void	pairs_feed(struct pairs *, const unsigned char *, size_t);
 
 static void
 header(FCGI_Header *h, int type, int request_id, size_t len)
@@ -92,8 +92,11 @@ send_all(int fd, struct iovec *iov, int n)
 	return 0;
 }
 
-/* Feed PARAMS content; -1 as soon as a pair claims more than the limit. */
-static int
+/*
+ * Feed PARAMS content, remembering the longest pair claimed; whether it
+ * fits is known only once the whole stream is there.
+ */
+static void
 pairs_feed(struct pairs *pp, const unsigned char *p, size_t n)
 {
 	uint32_t	len;
@@ -127,12 +130,12 @@ pairs_feed(struct pairs *pp, const unsigned char *p, size_t n)
 		}
 		pp->in_value_len = 0;
 		pp->skip = (uint64_t)pp->name_len + len;
-		if (pp->skip > pp->limit)
-			return -1;
+		if (pp->skip > pp->longest)
+			pp->longest = pp->skip;
 	}
-	return 0;
 }
 
+/* One walk over the record headers, feeding the PARAMS stream as it goes. */
 enum record_state
 record_request_state(const unsigned char *p, size_t len)
 {
@@ -140,6 +143,7 @@ record_request_state(const unsigned char *p, size_t len)
 	size_t		off = 0, content, record, params = 0;
 	int		complete = 0;
 
+	memset(&pp, 0, sizeof(pp));
 	while (!complete && len - off >= FCGI_HEADER_LEN) {
 		if (p[off] != FCGI_VERSION_1)
 			return RECORD_INVALID;
@@ -147,29 +151,23 @@ record_request_state(const unsigned char *p, size_t len)
 		record = FCGI_HEADER_LEN + content + p[off + 6];
 		if (len - off < record)
 			return RECORD_INCOMPLETE;
-		if (p[off + 1] == FCGI_PARAMS)
+		if (p[off + 1] == FCGI_PARAMS) {
 			params += content;
+			pairs_feed(&pp, p + off + FCGI_HEADER_LEN, content);
+		}
 		if (p[off + 1] == FCGI_STDIN && content == 0)
 			complete = 1;
 		off += record;
 	}
 	if (!complete)
 		return RECORD_INCOMPLETE;
-
-	/* Whole: now every pair of the PARAMS stream must fit in it. */
-	memset(&pp, 0, sizeof(pp));
-	pp.limit = params;
-	for (off = 0; off < len; off += record) {
-		content = ((size_t)p[off + 4] << 8) | p[off + 5];
-		record = FCGI_HEADER_LEN + content + p[off + 6];
-		if (p[off + 1] == FCGI_PARAMS &&
-		    pairs_feed(&pp, p + off + FCGI_HEADER_LEN, content) == -1)
-			return RECORD_INVALID;
-		if (p[off + 1] == FCGI_STDIN && content == 0)
-			break;
-	}
-	/* ...and end exactly with the stream. */
-	if (pp.skip != 0 || pp.nlen_bytes != 0 || pp.in_value_len)
+	/*
+	 * Whole: every pair of the PARAMS stream must fit in it (so that
+	 * libfcgi's int sum of the two lengths cannot overflow), and the
+	 * stream must end exactly with its last pair.
+	 */
+	if (pp.longest > params || pp.skip != 0 || pp.nlen_bytes != 0 ||
+	    pp.in_value_len)
 		return RECORD_INVALID;
 	return RECORD_COMPLETE;
 }
