@@ -118,7 +118,6 @@ handle_request(struct exchange *x)
 
 	read_target(x);
 	x->waited = 0;
-	x->fd = x->request.ipcFd;
 	x->request_id = x->request.requestId;
 	x->keep = x->request.keepConnection;
 	/* All is read: libfcgi's buffers go back now, not after a sync. */

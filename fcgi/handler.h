@@ -20,7 +20,7 @@
 struct exchange {
 	FCGX_Request		 request;
 	const struct app	*app;
-	int			 fd;		/* the FastCGI connection */
+	int			 fd;		/* connection; set by its owner */
 	int			 request_id;
 	int			 keep;		/* nginx keeps the connection */
 	int			 failed;	/* the answer could not be sent */

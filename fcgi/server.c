@@ -71,7 +71,6 @@
 struct conn {
 	struct exchange	 x;		/* first: handler.c hands it back */
 	struct server	*server;
-	int		 fd;
 	struct conn	*prev;		/* every connection */
 	struct conn	*next;
 	struct conn	*next_partial;	/* on the partial list */
@@ -216,7 +215,7 @@ accept_ready(struct server *s, int burst)
 			break;
 		}
 		c->server = s;
-		c->fd = fd;
+		c->x.fd = fd;
 		c->x.app = s->app;
 		c->x.finished = conn_finished;
 		c->x.visited = conn_visited;
@@ -243,7 +242,7 @@ peek(struct conn *c, unsigned char *buf)
 	ssize_t	n;
 
 	do
-		n = recv(c->fd, buf, PEEK_MAX, MSG_PEEK | MSG_DONTWAIT);
+		n = recv(c->x.fd, buf, PEEK_MAX, MSG_PEEK | MSG_DONTWAIT);
 	while (n == -1 && errno == EINTR);
 	return n;
 }
@@ -274,7 +273,7 @@ conn_ready(struct conn *c, unsigned char *buf)
 {
 	switch (arrived(c, buf)) {
 	case ARRIVAL_NOTHING:
-		(void)watch(c->server, EPOLL_CTL_MOD, c->fd, c);
+		(void)watch(c->server, EPOLL_CTL_MOD, c->x.fd, c);
 		break;
 	case ARRIVAL_PARTIAL:
 		partial_add(c, clock_monotonic_ns());
@@ -295,11 +294,11 @@ conn_serve(struct conn *c)
 	FCGX_Request	*req = &c->x.request;
 
 	c->deadline_ns = 0;
-	req->ipcFd = c->fd;
+	req->ipcFd = c->x.fd;
 	req->keepConnection = 1;	/* FCGX_Accept_r must not close it */
 	if (FCGX_Accept_r(req) < 0) {
 		/* Not a request libfcgi takes: it closed the connection. */
-		c->fd = -1;
+		c->x.fd = -1;
 		conn_free(c);
 		return;
 	}
@@ -310,7 +309,7 @@ conn_serve(struct conn *c)
 static int
 peer_done(struct conn *c)
 {
-	struct pollfd	pfd = { .fd = c->fd, .events = POLLRDHUP };
+	struct pollfd	pfd = { .fd = c->x.fd, .events = POLLRDHUP };
 
 	return poll(&pfd, 1, 0) == 1 &&
 	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
@@ -392,7 +391,7 @@ conn_finished(struct exchange *x)
 	struct server	*s = c->server;
 
 	if (x->failed || !x->keep || is_stopping(s) ||
-	    watch(s, EPOLL_CTL_MOD, c->fd, c) == -1)
+	    watch(s, EPOLL_CTL_MOD, c->x.fd, c) == -1)
 		conn_free(c);
 }
 
@@ -446,10 +445,10 @@ conn_free(struct conn *c)
 {
 	struct server	*s = c->server;
 
-	if (c->fd != -1) {
+	if (c->x.fd != -1) {
 		/* Out of libfcgi's hands: close it ourselves. */
 		c->x.request.ipcFd = -1;
-		close(c->fd);
+		close(c->x.fd);
 	}
 	FCGX_Free(&c->x.request, 0);
 	pthread_mutex_lock(&s->conns_lock);

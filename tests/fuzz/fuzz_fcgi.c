@@ -398,6 +398,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.x.finished = conn_finished;
 	FCGX_InitRequest(&c.x.request, -1, 0);
 	for (;;) {
+		c.x.fd = sv[1];
 		c.x.request.ipcFd = sv[1];
 		c.x.request.keepConnection = 1;
 		if (FCGX_Accept_r(&c.x.request) < 0) {
