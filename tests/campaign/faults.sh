@@ -7,9 +7,11 @@
 # without a restart, /readyz turns 200 by itself, GET /time is 200 and the
 # count goes on from the stored one (+1).  Ends with a table.
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/lib/faults.sh
+. "$(dirname "$0")/../lib/faults.sh"
 
 [ "$(id -u)" = 0 ] || bail_out "needs root: tmpfs and bind mounts, setpriv"
-need mount umount setpriv dd cmp sha256sum stat
+need setpriv cmp sha256sum stat
 
 w=$it_tmp
 chmod 755 "$w"			# the program runs as nobody
@@ -17,10 +19,7 @@ mnt=$w/mnt
 data=$mnt/data
 flag=$w/fault			# the shim fails I/O while it exists
 mkdir -p "$mnt"
-it_on_exit "umount '$data' 2>/dev/null; umount '$mnt' 2>/dev/null ||
-    umount -l '$mnt'"
-mount -t tmpfs -o size=8m,mode=0755 visits-campaign "$mnt" ||
-	bail_out "cannot mount a tmpfs on $mnt"
+fault_tmpfs "$mnt" 8m
 mkdir "$data"
 chown nobody:nogroup "$data"
 
@@ -75,24 +74,15 @@ state() {
 	echo "$s"
 }
 
-# put_count N: a valid counter file with N, written like an operator would.
-put_count() {
-	printf '%s\n' "$1" >"$data/visits.new" && mv "$data/visits.new" \
-	    "$data/visits"
-}
-
-fill_disk() { dd if=/dev/zero of="$mnt/fill" bs=64k 2>/dev/null; :; }
 # A full disk while a reader holds visits.tmp (the previous counter file)
 # open: the program may not rewrite it, and a new one needs space.
 on_enospc() {
-	[ ! -e "$data/visits.tmp" ] || exec 8<"$data/visits.tmp"
-	fill_disk
+	[ ! -e "$data/visits.tmp" ] || fault_hold "$data/visits.tmp"
+	fault_fill "$mnt"
 }
-off_enospc() { exec 8<&-; rm -f "$mnt/fill"; }
-on_erofs() {
-	mount --bind "$data" "$data" && mount -o remount,ro,bind "$data"
-}
-off_erofs() { umount "$data"; }
+off_enospc() { fault_release; fault_unfill "$mnt"; }
+on_erofs() { fault_bind "$data" && fault_readonly "$data"; }
+off_erofs() { fault_unbind "$data"; }
 on_eio_write() { echo write >"$flag"; }
 on_eio_sync() { echo fdatasync >"$flag"; }
 on_eio_dirsync() { echo fsync >"$flag"; }
@@ -101,10 +91,10 @@ on_eacces() { chmod 0555 "$data"; }
 off_eacces() { chmod 0755 "$data"; }
 on_nodir() { rm -rf "$data"; }
 off_nodir() {
-	mkdir "$data" && chown nobody:nogroup "$data" && put_count "$1"
+	mkdir "$data" && chown nobody:nogroup "$data" && put_count "$data" "$1"
 }
 on_isdir() { rm -f "$data/visits" && mkdir "$data/visits"; }
-off_isdir() { rmdir "$data/visits" && put_count "$1"; }
+off_isdir() { rmdir "$data/visits" && put_count "$data" "$1"; }
 on_symlink() { ln -sfn "$w/nowhere/visits" "$data/visits"; }
 on_garbage() { printf 'twelve\n' >"$data/visits"; }
 on_huge() {
@@ -113,7 +103,7 @@ on_huge() {
 }
 on_negative() { printf -- '-5\n' >"$data/visits"; }
 on_pastmax() { printf '18446744073709551616\n' >"$data/visits"; }
-off_file() { rm -rf "$data/visits" && put_count "$1"; }
+off_file() { rm -rf "$data/visits" && put_count "$data" "$1"; }
 
 # name | on | off | what the error must say
 faults=(
@@ -137,15 +127,15 @@ faults=(
 # already, and exchanged with visits (a rename needs no space either).
 n=$(cat "$data/visits")
 echo "# --- disk full, visits.tmp free to rewrite (count $n)"
-fill_disk
-[ "$(df --output=avail "$mnt" | tail -n 1 | tr -d ' ')" = 0 ]
-ok $? "disk full: the tmpfs has 0 KiB available"
+fault_fill "$mnt"
+fault_avail "$mnt"
+is "$fault_avail" 0 "disk full: the tmpfs has 0 KiB available"
 http GET /time
 is "$http_code" 200 "disk full: GET /time still counts (200)"
 http GET /readyz
 is "$http_code" 200 "disk full: /readyz 200"
 is "$(cat "$data/visits")" $((n + 1)) "disk full: count $n + 1 in the file"
-rm -f "$mnt/fill"
+fault_unfill "$mnt"
 
 table=()
 for f in "${faults[@]}"; do

@@ -6,10 +6,12 @@
 # (readiness first, with no counting request needed: a pod that is not
 # ready gets no traffic).  Mounts need root.
 . "$(dirname "$0")/../lib/it.sh"
+# shellcheck source=tests/lib/faults.sh
+. "$(dirname "$0")/../lib/faults.sh"
 
 [ "$(id -u)" = 0 ] ||
 	bail_out "needs root: mounts a small tmpfs and a read-only bind mount"
-need mount umount dd cmp
+need cmp
 
 json=application/json
 stack_setup "$it_tmp"
@@ -61,8 +63,7 @@ recovered() {
 refused "corrupt file"
 grep -q "$STACK_DATA_DIR/visits" "$STACK_LOG_DIR/fcgi.log"
 ok $? "corrupt file: the log names the file"
-printf '41\n' >"$STACK_DATA_DIR/visits.new"
-mv "$STACK_DATA_DIR/visits.new" "$STACK_DATA_DIR/visits"
+put_count "$STACK_DATA_DIR" 41
 recovered "corrupt file fixed" 41
 
 # Other contents that are not a count, straight on the program's socket.
@@ -99,18 +100,16 @@ own_stop "$own_pid"
 stack_fcgi_stop
 STACK_DATA_DIR=$it_tmp/full
 mkdir -p "$STACK_DATA_DIR"
-it_on_exit "umount '$STACK_DATA_DIR' 2>/dev/null || umount -l '$STACK_DATA_DIR'"
-mount -t tmpfs -o size=256k,mode=0755 visits-test "$STACK_DATA_DIR" ||
-	bail_out "cannot mount a tmpfs on $STACK_DATA_DIR"
+fault_tmpfs "$STACK_DATA_DIR" 256k
 stack_fcgi_start || bail_out "cannot start visits-fcgi on the tmpfs"
 stack_wait_http /readyz 200
 curl -s -o /dev/null "$STACK_BASE_URL/time?n=[1-5]"
 visits
 is "$visits" 5 "tmpfs: 5 visits"
 cp "$STACK_DATA_DIR/visits" "$it_tmp/expected"
-dd if=/dev/zero of="$STACK_DATA_DIR/fill" bs=4k 2>/dev/null
-avail=$(df --output=avail -k "$STACK_DATA_DIR" | tail -n 1 | tr -d ' ')
-is "$avail" 0 "tmpfs: the disk is full"
+fault_fill "$STACK_DATA_DIR"
+fault_avail "$STACK_DATA_DIR"
+is "$fault_avail" 0 "tmpfs: the disk is full (0 KiB available)"
 # A full disk alone does not stop counting: the count is written into
 # visits.tmp (the previous counter file, its space allocated already) and
 # exchanged with visits, which needs no space either.
@@ -122,10 +121,10 @@ is "$(cat "$STACK_DATA_DIR/visits")" 6 "full disk: the file says 6"
 cp "$STACK_DATA_DIR/visits" "$it_tmp/expected"
 # But with visits.tmp open in a reader it may not be rewritten, and a new
 # temp file needs space that is not there.
-exec 8<"$STACK_DATA_DIR/visits.tmp"
+fault_hold "$STACK_DATA_DIR/visits.tmp"
 refused "full disk, visits.tmp held open"
-exec 8<&-
-rm -f "$STACK_DATA_DIR/fill"
+fault_release
+fault_unfill "$STACK_DATA_DIR"
 recovered "space back" 6
 
 # 3. A read-only data directory: bind-mounted before the program starts
@@ -133,19 +132,17 @@ recovered "space back" 6
 stack_fcgi_stop
 STACK_DATA_DIR=$it_tmp/ro
 mkdir -p "$STACK_DATA_DIR"
-it_on_exit "umount '$STACK_DATA_DIR' 2>/dev/null || umount -l '$STACK_DATA_DIR'"
-mount --bind "$STACK_DATA_DIR" "$STACK_DATA_DIR" ||
-	bail_out "cannot bind-mount $STACK_DATA_DIR"
+fault_bind "$STACK_DATA_DIR" || bail_out "cannot bind-mount $STACK_DATA_DIR"
 stack_fcgi_start || bail_out "cannot start visits-fcgi on the bind mount"
 stack_wait_http /readyz 200
 curl -s -o /dev/null "$STACK_BASE_URL/time?n=[1-7]"
 visits
 is "$visits" 7 "bind mount: 7 visits"
 cp "$STACK_DATA_DIR/visits" "$it_tmp/expected"
-mount -o remount,ro,bind "$STACK_DATA_DIR"
+fault_readonly "$STACK_DATA_DIR"
 ok $? "remounted read-only"
 refused "read-only directory"
-mount -o remount,rw,bind "$STACK_DATA_DIR"
+fault_writable "$STACK_DATA_DIR"
 ok $? "remounted read-write"
 recovered "writable again" 7
 
