@@ -11,7 +11,7 @@
 #    (half-sent on its own socket): each completes with 200, a new
 #    connection after the signal is refused, exit 0, socket removed, each
 #    visit counted.  Once with as many requests as threads, once with
-#    twice as many (the rest connected but not yet accepted).
+#    twice as many (accepted all the same, more than the threads serve).
 . "$(dirname "$0")/lib.sh"
 
 sized rounds 2 10
@@ -79,7 +79,8 @@ raw() {
 		bail_out "visits-fcgi --socket does not start"
 	pid=$own_pid
 	t0=$(date +%s%N)
-	camp_py term_raw.py "$sock" "$pid" --count "$count" >"$w/raw-$what.json"
+	fcgi_client inflight "$sock" "$pid" --count "$count" --newcomer \
+	    >"$w/raw-$what.json"
 	n=$(jq -s 'map(select(.status == 200 and .complete)) | length' \
 	    "$w/raw-$what.json")
 	is "$n" "$count" "$what: $count requests in flight at SIGTERM: each a complete 200"
@@ -99,6 +100,7 @@ raw() {
 
 # As many as there are threads: each thread holds one.
 raw "one a thread" 4
-# More than threads: the rest wait, connected, in the listen backlog.
+# More than threads: the program holds them all (fcgi_client inflight
+# waits until it has accepted every one) but cannot serve them all at once.
 raw "queued too" 8
 done_testing

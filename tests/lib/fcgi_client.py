@@ -7,11 +7,14 @@ half-sent, send malformed records).
         one request; prints one JSON object: status, headers, body,
         app_status, protocol_status; exit 0 when an answer came
     fcgi_client.py inflight SOCK PID [--count N] [--uri U] [--delay S]
+                            [--newcomer]
         opens N connections, sends each request but its last record,
         waits until PID has accepted them and read what was sent (ss),
         SIGTERMs PID, waits S seconds, completes the requests and reads the
         answers; prints one JSON object a request; exit 0 when every
-        answer is a complete 200
+        answer is a complete 200.  With --newcomer, before completing them
+        it tries a new connection, which must be refused (the program
+        stops accepting at once), and prints one more object for it
     fcgi_client.py abuse SOCK
         malformed input, each on its own connection; after each one a
         well-formed request must still be answered; prints one JSON object
@@ -188,6 +191,26 @@ def taken_in(path, timeout):
         time.sleep(0.05)
 
 
+def newcomer(path, timeout):
+    """What a new connection gets after the stop."""
+    try:
+        s = connect(path, timeout)
+    except (ConnectionRefusedError, FileNotFoundError) as e:
+        return {"new_connection": "refused", "detail": type(e).__name__}
+    except OSError as e:
+        return {"new_connection": "error", "detail": str(e)}
+    try:
+        s.sendall(full_request("GET", "/time"))
+        res = answer_json(*read_answer(s))
+        return {"new_connection": "answered", "status": res["status"]}
+    except socket.timeout:
+        return {"new_connection": "accepted, then no answer (hang)"}
+    except (OSError, EOFError, ValueError) as e:
+        return {"new_connection": "accepted, then closed", "detail": str(e)}
+    finally:
+        s.close()
+
+
 def cmd_inflight(a):
     conns = []
     # Everything up to the end of the params: the program has the
@@ -204,7 +227,8 @@ def cmd_inflight(a):
     time.sleep(a.delay)
     os.kill(a.pid, signal.SIGTERM)
     time.sleep(a.delay)
-    good = True
+    new = newcomer(a.socket, 3) if a.newcomer else None
+    good = new is None or new["new_connection"] == "refused"
     for i, s in enumerate(conns):
         try:
             try:
@@ -221,6 +245,8 @@ def cmd_inflight(a):
         res["taken_before_sigterm"] = taken
         good = good and res.get("complete") and res.get("status") == 200
         print(json.dumps(res))
+    if new is not None:
+        print(json.dumps(new))
     return 0 if good else 1
 
 
@@ -336,6 +362,7 @@ def main():
     f.add_argument("--uri", default="/time")
     f.add_argument("--delay", type=float, default=0.5)
     f.add_argument("--timeout", type=float, default=10)
+    f.add_argument("--newcomer", action="store_true")
     f.set_defaults(func=cmd_inflight)
     b = sub.add_parser("abuse")
     b.add_argument("socket")
