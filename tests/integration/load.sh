@@ -35,12 +35,8 @@ load 200 4000 90
 # Kept connections: some stay open after the load, never more than
 # worker_processes x keepalive.
 need ss
-code=$(sed 's/#.*//' "$top_srcdir/nginx/nginx.conf")
-workers=$(awk '$1 == "worker_processes" { sub(/;/, "", $2); print $2 }' \
-    <<<"$code")
-keepalive=$(awk '/upstream visits_fcgi/ { u = 1 } u && $1 == "keepalive" {
-    sub(/;/, "", $2); print $2; exit }' <<<"$code")
-max=$((workers * keepalive))
+nginx_conf
+max=$((conf_workers * conf_keepalive))
 kept=$(ss -x state established 2>/dev/null | grep -c "$STACK_SOCK")
 diag "kept upstream connections after the load: $kept"
 [ "$kept" -ge 1 ] && [ "$kept" -le "$max" ]

@@ -6,11 +6,11 @@
 
 conf=$top_srcdir/nginx/nginx.conf
 render=$top_srcdir/nginx/render-conf
-# Without comments, for the checks below.
-code=$(sed 's/#.*//' "$conf")
+# Without comments (conf_code), for the checks below.
+nginx_conf "$conf"
 
 has() {
-	grep -Eq "$1" <<<"$code"
+	grep -Eq "$1" <<<"$conf_code"
 }
 
 has '^[[:space:]]*listen 8080;'; ok $? "listens on 8080 (container value)"
@@ -30,7 +30,7 @@ ok $? "access log to stdout, in whole lines of at most PIPE_BUF a write"
 ! has 'include'; ok $? "includes nothing (no fastcgi_params in the image)"
 has '^[[:space:]]*fastcgi_keep_conn on;'; ok $? "fastcgi_keep_conn on"
 
-params=$(awk '$1 == "fastcgi_param" { print $2 }' <<<"$code" | sort |
+params=$(awk '$1 == "fastcgi_param" { print $2 }' <<<"$conf_code" | sort |
     tr '\n' ' ')
 is "$params" "CONTENT_LENGTH CONTENT_TYPE DOCUMENT_URI QUERY_STRING \
 REMOTE_ADDR REQUEST_METHOD REQUEST_URI SERVER_PROTOCOL " \
@@ -39,12 +39,8 @@ REMOTE_ADDR REQUEST_METHOD REQUEST_URI SERVER_PROTOCOL " \
 # The upstream numbers.  Kept connections do not hold the program's
 # request threads (doc/CONTRACT.md, --threads), so they are not bounded by
 # them: load.sh checks that with 200 clients and one thread.
-workers=$(awk '$1 == "worker_processes" { sub(/;/, "", $2); print $2 }' \
-    <<<"$code")
-keepalive=$(awk '/upstream visits_fcgi/ { u = 1 } u && $1 == "keepalive" {
-    sub(/;/, "", $2); print $2; exit }' <<<"$code")
-is "$workers" 2 "worker_processes 2"
-is "$keepalive" 32 "upstream visits_fcgi keeps 32 idle connections per worker"
+is "$conf_workers" 2 "worker_processes 2"
+is "$conf_keepalive" 32 "upstream visits_fcgi keeps 32 idle connections per worker"
 has '^[[:space:]]*worker_shutdown_timeout [0-9]+s;'
 ok $? "graceful drain is bounded (worker_shutdown_timeout)"
 "$VISITS_FCGI" --help >"$it_tmp/help" 2>&1

@@ -20,6 +20,11 @@
 #   exit_status PID SECS    status := PID's exit status, or "timeout"
 #                           (then it is killed)
 #   fail_diag FILE [N]      after a failure: a log's end as TAP diagnostics
+#   nginx_conf [FILE]       an nginx.conf (default: the shipped one) read:
+#                           conf_code := it without comments;
+#                           conf_workers := worker_processes;
+#                           conf_keepalive := keepalive of upstream
+#                           visits_fcgi
 
 set -u
 
@@ -145,4 +150,13 @@ fail_diag() {
 		diag "--- $1:"
 		diag "$(tail -n "${2:-30}" "$1")"
 	fi
+}
+
+nginx_conf() {
+	conf_code=$(sed 's/#.*//' "${1:-$STACK_SRCDIR/nginx/nginx.conf}")
+	conf_workers=$(awk '$1 == "worker_processes" {
+	    sub(/;/, "", $2); print $2 }' <<<"$conf_code")
+	conf_keepalive=$(awk '/upstream visits_fcgi/ { u = 1 }
+	    u && $1 == "keepalive" { sub(/;/, "", $2); print $2; exit }' \
+	    <<<"$conf_code")
 }
