@@ -16,10 +16,11 @@
 #   filesystem; scaled to 5, the new pods count from 0 on new volumes,
 #   and scaled down and up again they get their volumes and counts back.
 #
-# Needs root.  Installs podman, runc and debootstrap and makes the base
-# image when missing (tests/pod/setup.sh; cached).  Pods, volumes and
-# ports are this run's own (names prefixed, ports free on 127.0.0.1) and
-# removed at the end; the images stay, as a cache.
+# Needs root, and podman, runc and debootstrap (./dev test-pod installs
+# them: dev's POD_DEPS).  Makes the base image when missing
+# (tests/pod/setup.sh; cached).  Pods, volumes and ports are this run's
+# own (names prefixed, ports free on 127.0.0.1) and removed at the end;
+# the images stay, as a cache.
 #
 # Prints TAP and a last line "N passed, N failed"; exit status 0 only if
 # all passed.

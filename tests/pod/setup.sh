@@ -1,9 +1,10 @@
 #!/bin/bash
 # Prepare this machine for the pod test and for building the images with
-# podman: install podman, runc and debootstrap (Debian packages), write a
-# containers.conf that works on hosts without systemd and with hybrid
-# cgroups, and make the Debian bookworm base image that both Containerfiles
-# start FROM, with debootstrap --variant=minbase (cached: done once).
+# podman: write a containers.conf that works on hosts without systemd and
+# with hybrid cgroups, and make the Debian bookworm base image that both
+# Containerfiles start FROM, with debootstrap --variant=minbase (cached:
+# done once).  podman, runc and debootstrap are Debian packages of dev's
+# POD_DEPS: `./dev deps pod` installs them (`./dev test-pod` does).
 #
 # Usage: tests/pod/setup.sh            (as root)
 # Then:  export CONTAINERS_CONF=$(tests/pod/setup.sh --print-conf)
@@ -27,20 +28,14 @@ fi
 
 log() { echo "# setup: $*" >&2; }
 
-need=
+missing=
 for cmd in podman runc debootstrap conmon catatonit curl; do
 	command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] ||
-	    [ -x "/usr/libexec/podman/$cmd" ] || need=yes
+	    [ -x "/usr/libexec/podman/$cmd" ] || missing="$missing $cmd"
 done
-if [ -n "$need" ]; then
-	log "installing podman, runc, debootstrap (apt-get)"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2
-	# runc, not crun: crun fails on hosts with hybrid cgroups.
-	apt-get install -y -qq --no-install-recommends podman runc conmon \
-	    catatonit netavark aardvark-dns slirp4netns uidmap fuse-overlayfs \
-	    golang-github-containers-common debootstrap curl ca-certificates \
-	    >&2
+if [ -n "$missing" ]; then
+	log "not installed:$missing (./dev deps pod installs them)"
+	exit 1
 fi
 
 mkdir -p "$state"
