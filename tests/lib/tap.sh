@@ -12,6 +12,12 @@
 #   bail_out MSG            "Bail out!": stops the whole test file
 #   need CMD...             bail out clearly when a command is missing
 #   done_testing            prints the plan; exit status 1 if any failed
+#   done_summary            done_testing, then "N passed, N failed"
+#   tap_tally FILE [ERE]    another test's TAP output, saved in FILE,
+#                           counted: tally_ok ("ok" lines), tally_not_ok
+#                           ("not ok" lines but those matching ERE),
+#                           tally_excused (those), tally_plan (1 if it
+#                           has a plan "1..N", else 0)
 
 tap_count=0
 tap_failed=0
@@ -86,4 +92,18 @@ done_summary() {
 	done_testing
 	echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
 	[ "$tap_failed" = 0 ]
+}
+
+tap_tally() {
+	local counts
+	counts=$(TAP_EXCUSED=${2:-} awk '
+	    /^ok / { ok++ }
+	    /^not ok / {
+		x = ENVIRON["TAP_EXCUSED"]
+		if (x != "" && $0 ~ x) excused++; else not_ok++
+	    }
+	    /^1\.\.[0-9]+$/ { plan = 1 }
+	    END { print ok + 0, not_ok + 0, excused + 0, plan + 0 }' "$1")
+	read -r tally_ok tally_not_ok tally_excused tally_plan \
+	    <<<"${counts:-0 0 0 0}"
 }

@@ -82,8 +82,8 @@ for t in "$build"/tests/unit/test_*; do
 	rc=0
 	(cd "$tmp" && "${vg[@]}" --log-file="$tmp/vg/$name.log" "$t") \
 	    >"$tmp/out/$name.tap" 2>&1 || rc=$?
-	n=$(grep -cE '^ok ' "$tmp/out/$name.tap")
-	f=$(grep -cE '^not ok ' "$tmp/out/$name.tap")
+	tap_tally "$tmp/out/$name.tap"
+	n=$tally_ok f=$tally_not_ok
 	ok "$([ "$rc" = 0 ] && [ "$f" = 0 ]; echo $?)" \
 	    "unit $name under valgrind: $n ok, $f not ok (status $rc)"
 	if [ "$rc" != 0 ] || [ "$f" != 0 ]; then
@@ -109,9 +109,8 @@ for t in $tests; do
 	env top_srcdir="$top" top_builddir="$build" \
 	    VISITS_FCGI="$tmp/visits-fcgi" \
 	    bash "$top/$t" >"$tmp/out/$name.tap" 2>&1 || rc=$?
-	n=$(grep -cE '^ok ' "$tmp/out/$name.tap")
-	f=$(grep -E '^not ok ' "$tmp/out/$name.tap" | grep -cvE "$artifacts")
-	a=$(grep -E '^not ok ' "$tmp/out/$name.tap" | grep -cE "$artifacts")
+	tap_tally "$tmp/out/$name.tap" "$artifacts"
+	n=$tally_ok f=$tally_not_ok a=$tally_excused
 	if [ "$a" != 0 ]; then
 		diag "$name: $a check(s) that see valgrind, not the program:" \
 		    "$(grep -E '^not ok ' "$tmp/out/$name.tap" |
