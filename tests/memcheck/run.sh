@@ -9,12 +9,13 @@
 #   MEMCHECK_BUILD   the build tree [build in the source tree]
 #   MEMCHECK_TESTS   integration tests to run [all of tests/integration]
 #   STACK_TIMEOUT    seconds for a start or a stop [120: valgrind is slow]
+#   UNIT_TIMEOUT     seconds for one unit test under valgrind [600]
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$top/tests/lib/tap.sh"
-need valgrind
+need valgrind timeout
 
 build=$(cd "${MEMCHECK_BUILD:-$top/build}" 2>/dev/null && pwd) ||
 	bail_out "no build tree (run ./dev memcheck)"
@@ -25,6 +26,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/visits-memcheck.XXXXXX") ||
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/vg" "$tmp/out"
 export STACK_TIMEOUT=${STACK_TIMEOUT:-120}
+UNIT_TIMEOUT=${UNIT_TIMEOUT:-600}
 
 vg=(valgrind --error-exitcode=99 --leak-check=full
     --errors-for-leak-kinds=definite --show-leak-kinds=definite
@@ -80,8 +82,12 @@ for t in "$build"/tests/unit/test_*; do
 	fi
 	name=$(basename "$t")
 	rc=0
-	(cd "$tmp" && "${vg[@]}" --log-file="$tmp/vg/$name.log" "$t") \
+	# Bounded: a unit test that hangs under valgrind fails (status 124)
+	# instead of holding up the whole run.
+	(cd "$tmp" && timeout -k 10 "$UNIT_TIMEOUT" "${vg[@]}" \
+	    --log-file="$tmp/vg/$name.log" "$t") \
 	    >"$tmp/out/$name.tap" 2>&1 || rc=$?
+	[ "$rc" != 124 ] || diag "unit $name: no end after ${UNIT_TIMEOUT}s"
 	tap_tally "$tmp/out/$name.tap"
 	n=$tally_ok f=$tally_not_ok
 	ok "$([ "$rc" = 0 ] && [ "$f" = 0 ]; echo $?)" \
