@@ -93,16 +93,17 @@ time_json(struct reply *r)
 }
 
 /*
- * The answer to a request.  It never counts: the caller stores a visit
- * first (route_counts_visit) and answers with respond_visit().
+ * The answer to a request that needs nothing from the store thread, so
+ * that it never waits for the disk.  It never counts: the caller stores a
+ * visit first (route_counts_visit) and answers with respond_visit().
+ * /visits and /readyz are answered with respond_count() and
+ * respond_ready() once the caller has the store's answer (handler.c).
  */
 void
 respond(const struct app *app, enum method method, enum route route,
     struct reply *r)
 {
 	struct store_stats	st;
-	char			err[512];
-	uint64_t		count;
 
 	r->status = 200;
 	r->content_type = JSON_TYPE;
@@ -122,17 +123,12 @@ respond(const struct app *app, enum method method, enum route route,
 			time_json(r);
 		break;
 	case ROUTE_VISITS:
-		if (store_read(app->store, &count, err, sizeof(err)) == -1)
-			respond_count(0, err, r);
-		else
-			respond_count(count, NULL, r);
+	case ROUTE_READYZ:
+		/* Not here: see above.  A caller that forgot gets a 500. */
+		json_error(r, 500, "answered from the store, not by respond()");
 		break;
 	case ROUTE_HEALTHZ:
 		buf_puts(&r->body, "{\"status\":\"ok\"}\n");
-		break;
-	case ROUTE_READYZ:
-		respond_ready(store_check(app->store, err, sizeof(err)) == -1 ?
-		    err : NULL, r);
 		break;
 	case ROUTE_METRICS:
 		store_stats(app->store, &st);

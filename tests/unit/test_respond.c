@@ -11,21 +11,31 @@
 static struct app	app;
 static char		storage[65536];
 
-/* What handler.c does: store a visit first, then answer. */
+/*
+ * What handler.c does: store a visit first, then answer; /visits and
+ * /readyz from the store's answer (here the blocking calls, which wait
+ * for the store thread as handler.c's callback does).
+ */
 static struct reply *
 ask(enum method m, const char *path)
 {
 	static struct reply	r;
 	enum route		route = route_match(path, route_path_len(path));
 	char			err[512];
-	uint64_t		n;
+	uint64_t		n = 0;
+	int			rc;
 
 	buf_init(&r.body, storage, sizeof(storage));
-	if (route_counts_visit(route, m))
-		respond_visit(&app, route,
-		    store_visit(app.store, &n, err, sizeof(err)) == 0 ?
-		    NULL : err, &r);
-	else
+	if (route_counts_visit(route, m)) {
+		rc = store_visit(app.store, &n, err, sizeof(err));
+		respond_visit(&app, route, rc == 0 ? NULL : err, &r);
+	} else if (m != METHOD_OTHER && route == ROUTE_VISITS) {
+		rc = store_read(app.store, &n, err, sizeof(err));
+		respond_count(n, rc == 0 ? NULL : err, &r);
+	} else if (m != METHOD_OTHER && route == ROUTE_READYZ) {
+		rc = store_check(app.store, err, sizeof(err));
+		respond_ready(rc == 0 ? NULL : err, &r);
+	} else
 		respond(&app, m, route, &r);
 	return &r;
 }
