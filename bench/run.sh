@@ -41,9 +41,9 @@
 #   THREADS=2      wrk threads
 #   STARTS=5       start-to-first-answer repetitions
 #   STORE_SECONDS=0.5  seconds per way and round of bench/store-bench.c
-#                  (built with cc: the cost of one counter file update,
-#                  in place versus temp file + rename, synced or not, in
-#                  the data directory's filesystem); 0 skips it
+#                  (built with cc: the cost of one counter file update
+#                  in each of its ways, synced or not, in the data
+#                  directory's filesystem); 0 skips it
 #   VISITS_FCGI    the program [build/fcgi/visits-fcgi]; it is copied
 #                  first, so a rebuild during the run changes nothing
 #   TMPDIR         where the stacks live; the counter files are there, so
@@ -250,12 +250,17 @@ parse_wrk() {
 	}' "$1"
 }
 
-case_url() {
+# case_use CASE: the stack the case runs on, as STACK_* (stack_use), and
+# case_path, what wrk asks it for.
+case_use() {
 	case $1 in
-	ceiling) echo "$D_STACK_BASE_URL/nginx-healthz" ;;
-	time-durable) echo "$D_STACK_BASE_URL/time" ;;
-	time-nodurable) echo "$N_STACK_BASE_URL/time" ;;
-	visits) echo "$D_STACK_BASE_URL/visits" ;;
+	time-nodurable) stack_use N ;;
+	*) stack_use D ;;
+	esac
+	case $1 in
+	ceiling) case_path=/nginx-healthz ;;
+	time-*) case_path=/time ;;
+	visits) case_path=/visits ;;
 	esac
 }
 
@@ -356,7 +361,9 @@ missing=0
 for ((r = 1; r <= ROUNDS; r++)); do
 	fact "load_round_$r" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	for c in "${CASES[@]}"; do
-		url=$(case_url "$c")
+		case_use "$c"
+		url=$STACK_BASE_URL$case_path
+		pids="$STACK_NGINX_PID $STACK_FCGI_PID"
 		if [ "$WARMUP" -gt 0 ]; then
 			set -- $CONNS
 			run_wrk "$url" "$1" "$WARMUP" "$tmp/warmup.out" || :
@@ -367,11 +374,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
 				c0=$commits v0=$committed
 			fi
 			out=$tmp/wrk-$r-$c-$n.out
-			if [ "$c" = time-nodurable ]; then
-				pids="$N_STACK_NGINX_PID $N_STACK_FCGI_PID"
-			else
-				pids="$D_STACK_NGINX_PID $D_STACK_FCGI_PID"
-			fi
 			cpu_sample $pids
 			cpu0=$cpu_now
 			run_wrk "$url" "$n" "$DURATION" "$out"
