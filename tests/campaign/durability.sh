@@ -5,19 +5,22 @@
 # be written only after the new count reached stable storage: visits.tmp
 # written, fdatasync'd, renamed over visits (or exchanged with it), the
 # directory fsync'd, in that order, each finished before the next began;
-# both with a new temp file and with the one an earlier update left.  With --no-durable:
-# no sync at all before the answer, but the rename still comes first.
+# both with a new temp file and with the one an earlier update left.
+# With --no-durable: no sync at all before the answer, but the rename
+# still comes first.
 . "$(dirname "$0")/lib.sh"
 
 need strace
 
-# traced LABEL MODE FRESH|REUSE ARGS...: one GET /time under strace, then
-# SIGTERM.  FRESH: an empty data directory (the temp file is created and
+# traced MODE FRESH|REUSE ARGS...: one GET /time under strace, then
+# SIGTERM; its checks are named MODE, or MODE-reuse.  FRESH: an empty data directory (the temp file is created and
 # renamed into place).  REUSE: the count 41 and a temp file from an
 # earlier update, which is rewritten and exchanged with the counter file.
 traced() {
-	local label=$1 mode=$2 how=$3 dir=$it_tmp/$1 res expect=1
-	shift 3
+	local mode=$1 how=$2 label=$1 dir res expect=1
+	shift 2
+	[ "$how" = FRESH ] || label=$mode-reuse
+	dir=$it_tmp/$label
 	mkdir -p "$dir/data"
 	if [ "$how" = REUSE ]; then
 		printf '41\n' >"$dir/data/visits"
@@ -65,8 +68,8 @@ traced() {
 	done <"$dir/out"
 }
 
-traced durable durable FRESH --durable
-traced not-durable not-durable FRESH --no-durable
-traced durable-reuse durable REUSE --durable
-traced not-durable-reuse not-durable REUSE --no-durable
+traced durable FRESH --durable
+traced not-durable FRESH --no-durable
+traced durable REUSE --durable
+traced not-durable REUSE --no-durable
 done_testing
