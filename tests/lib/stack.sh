@@ -199,12 +199,10 @@ stack_fcgi_start() {
 		stack_err "spawn-fcgi not installed (./dev deps)"
 		return 1
 	fi
-	# spawn-fcgi binds the socket (0660; it refuses a live one and
-	# replaces a stale one) and, with -n, execs the program with the
-	# listening socket on fd 0: the pid is the program's.
-	stack_spawn fcgi.log fcgi.log \
-	    spawn-fcgi -n -s "$STACK_SOCK" -M 0660 -- \
-	    "$VISITS_FCGI" --data-dir "$STACK_DATA_DIR" \
+	# fcgi/visits-serve, as in the image: spawn-fcgi binds the socket
+	# and execs the program with it on fd 0, so the pid is the program's.
+	VISITS_SOCKET=$STACK_SOCK stack_spawn fcgi.log fcgi.log \
+	    "$STACK_SRCDIR/fcgi/visits-serve" --data-dir "$STACK_DATA_DIR" \
 	    "${STACK_FCGI_ARGS[@]}" "$@"
 	STACK_FCGI_PID=$stack_pid
 	while [ ! -S "$STACK_SOCK" ]; do
