@@ -260,9 +260,9 @@ def main():
             p("Group commit: no commits counted.")
     p("")
 
-    # Issue 5's "done when", as a reading aid (the lead decides).
+    # The service's targets, as a reading aid.
     if facts.get("mode") == "full":
-        p("Targets of issue 5 (median of rounds):")
+        p("Targets (median of rounds):")
         for s in summary:
             if s["case"] == "time-durable" and s["ratio"] is not None:
                 p("- durable GET /time at c%d: %.2f of the ceiling "
