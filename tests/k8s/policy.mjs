@@ -109,6 +109,13 @@ function containerfile(rel) {
 const fcgiImage = containerfile("fcgi/Containerfile");
 const nginxImage = containerfile("nginx/Containerfile");
 
+// fcgi/visits-serve, the one spawn-fcgi command line: its default socket
+// (VISITS_SOCKET) and the socket's mode.
+const serve = read("fcgi/visits-serve");
+const serveSocket = (serve.match(/\$\{VISITS_SOCKET:-([^}]+)\}/) ?? [])[1];
+const serveMode = (serve.match(/\s-M\s+(\S+)/) ?? [])[1];
+const isServe = (argv) => /(^|\/)visits-serve$/.test(argv?.[0] ?? "");
+
 // --- helpers on the rendered objects ----------------------------------------------
 
 function loadDocs(file) {
@@ -134,12 +141,6 @@ function probes(c) {
 
 function matches(selector, labels) {
   return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
-}
-
-// The parts of an exec command that are flags, as a map: -s PATH -> PATH
-function flagValue(argv, flag) {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1] : undefined;
 }
 
 // --- the checks ------------------------------------------------------------------
@@ -212,19 +213,23 @@ for (const { name, file } of overlays) {
     return p;
   });
 
-  t("socket on a shared emptyDir: spawn-fcgi -s, nginx upstream and the " +
-    "image's CMD agree", () => {
+  t("socket on a shared emptyDir: visits-serve's VISITS_SOCKET, nginx " +
+    "upstream and the image's CMD agree", () => {
     const p = [];
     const argv = [...(prog?.command ?? []), ...(prog?.args ?? [])];
     const effective = argv.length ? argv : fcgiImage.cmd ?? [];
-    const sock = flagValue(effective, "-s");
-    expect(p, sock, `no spawn-fcgi -s in ${JSON.stringify(effective)}`);
+    expect(p, isServe(effective),
+      `the program is not started by visits-serve: ${JSON.stringify(effective)}`);
+    const env = Object.fromEntries(
+      (prog?.env ?? []).map((e) => [e.name, e.value]));
+    const sock = env.VISITS_SOCKET ?? serveSocket;
+    expect(p, sock, "no socket path (VISITS_SOCKET)");
     expect(p, nginx.socket.length === 1 && nginx.socket[0] === sock,
-      `nginx.conf upstream ${nginx.socket} vs spawn-fcgi -s ${sock}`);
-    expect(p, flagValue(fcgiImage.cmd ?? [], "-s") === sock,
-      `fcgi/Containerfile CMD socket ${flagValue(fcgiImage.cmd ?? [], "-s")}`);
-    expect(p, flagValue(effective, "-M") === "0660",
-      `socket mode ${flagValue(effective, "-M")}, not 0660`);
+      `nginx.conf upstream ${nginx.socket} vs VISITS_SOCKET ${sock}`);
+    expect(p, serveSocket === nginx.socket[0],
+      `fcgi/visits-serve's default socket (the image's) ${serveSocket}`);
+    expect(p, serveMode === "0660",
+      `socket mode ${serveMode} in fcgi/visits-serve, not 0660`);
     const dir = sock ? path.posix.dirname(sock) : undefined;
     const vol = (c) => (c?.volumeMounts ?? []).find((m) => m.mountPath === dir);
     const a = vol(prog), b = vol(web);
@@ -497,7 +502,7 @@ for (const { name, file } of overlays) {
 // --- the Containerfiles themselves (once) --------------------------------------
 
 check("Containerfiles: multi-stage from Debian bookworm, numeric non-root " +
-  "USER, the program under spawn-fcgi, nginx.conf copied unchanged", () => {
+  "USER, the program under visits-serve, nginx.conf copied unchanged", () => {
   const p = [];
   for (const [f, img] of [["fcgi", fcgiImage], ["nginx", nginxImage]]) {
     expect(p, img.froms.length >= 2, `${f}: ${img.froms.length} stage(s)`);
@@ -508,10 +513,9 @@ check("Containerfiles: multi-stage from Debian bookworm, numeric non-root " +
     expect(p, /^[1-9][0-9]*(:[0-9]+)?$/.test(img.user ?? ""),
       `${f}: USER ${img.user}`);
   }
-  expect(p, fcgiImage.cmd?.[0] === "spawn-fcgi" &&
-    fcgiImage.cmd.includes("-n") &&
-    fcgiImage.cmd[fcgiImage.cmd.length - 1].endsWith("/visits-fcgi"),
-    `fcgi CMD ${JSON.stringify(fcgiImage.cmd)}`);
+  expect(p, isServe(fcgiImage.cmd) && fcgiImage.copies.some(
+    (c) => c === "fcgi/visits-serve /usr/local/bin/visits-serve"),
+    `fcgi CMD ${JSON.stringify(fcgiImage.cmd)}, not the copied visits-serve`);
   expect(p, nginxImage.copies.some(
     (c) => c === "nginx/nginx.conf /etc/nginx/nginx.conf"),
     "nginx/Containerfile does not COPY nginx/nginx.conf /etc/nginx/nginx.conf");

@@ -137,7 +137,7 @@ if [ -f "$tmp/minikube.yaml" ]; then
 	expect_caught "an image tagged latest" policy 'is latest' \
 	    's/visits-nginx:0\.1\.0/visits-nginx:latest/'
 	expect_caught "another socket path than nginx.conf's" policy 'upstream' \
-	    's#- /run/visits/visits.sock#- /run/visits/other.sock#'
+	    's#value: /run/visits/visits.sock#value: /run/visits/other.sock#'
 	expect_caught "a port that nginx does not listen on" policy 'listen' \
 	    's/containerPort: 8080/containerPort: 8081/'
 	expect_caught "a program that may stop before nginx has drained" policy \
