@@ -10,8 +10,9 @@
 #   FUZZ_BUILD_DIR   the build tree configured with --enable-fuzzers
 #                    CC=clang (./dev fuzz configures it; make builds the
 #                    targets here) [build-fuzz in the source tree], with
-#                    the growing working corpus, logs and artifacts; the committed seeds in
-#                    tests/fuzz/corpus and tests/cases/fcgi are only read
+#                    the growing working corpus, logs and artifacts; the
+#                    committed seeds in tests/fuzz/corpus and the
+#                    malformed cases in tests/cases/fcgi are only read
 #   FUZZ_JOBS        parallel fuzzing processes per target [1]; keep it
 #                    low, the machine is shared
 #   FUZZ_TARGETS     which targets ["fcgi route"]
@@ -85,7 +86,9 @@ for t in $targets; do
 	    -dict="$here/$t.dict" -print_final_stats=1
 	    -artifact_prefix="$build/artifacts/")
 	[ "$t" = fcgi ] && args+=(-max_len=131072)
-	diag "fuzz_$t: ${seconds}s, $jobs job(s), seeds $here/corpus/$t," \
+	seeds=("$here/corpus/$t")
+	[ "$t" = fcgi ] && seeds+=("$top/tests/cases/fcgi")
+	diag "fuzz_$t: ${seconds}s, $jobs job(s), seeds ${seeds[*]}," \
 	    "working corpus $corpus"
 	start=$SECONDS
 	rc=0
@@ -93,11 +96,11 @@ for t in $targets; do
 		# -jobs writes fuzz-N.log files in the current directory.
 		(cd "$build/logs" && rm -f fuzz-[0-9]*.log &&
 			"$fuzzer" "${args[@]}" -jobs="$jobs" \
-			    -workers="$jobs" "$corpus" "$here/corpus/$t" \
+			    -workers="$jobs" "$corpus" "${seeds[@]}" \
 			    >"$log" 2>&1) || rc=$?
 		cat "$build/logs"/fuzz-[0-9]*.log >>"$log" 2>/dev/null
 	else
-		"$fuzzer" "${args[@]}" "$corpus" "$here/corpus/$t" \
+		"$fuzzer" "${args[@]}" "$corpus" "${seeds[@]}" \
 		    >"$log" 2>&1 || rc=$?
 	fi
 	elapsed=$((SECONDS - start))
