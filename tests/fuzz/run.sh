@@ -63,7 +63,7 @@ stat() {
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-lsan="suppressions=$here/lsan.supp:print_suppressions=0"
+lsan="suppressions=$top/tests/lib/lsan.supp:print_suppressions=0"
 export LSAN_OPTIONS=${LSAN_OPTIONS:-$lsan}
 execs_total=0
 crashes_total=0
