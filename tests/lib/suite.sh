@@ -70,9 +70,9 @@ suite_tap() {
 	local name=$1 rc=0
 	shift
 	suite_new "$name"
-	"$(automake --print-libdir)/tap-driver.sh" --test-name "$name" --log-file "$suite_out/tap.log" \
-	    --trs-file "$suite_out/tap.trs" --color-tests no --comments \
-	    -- "$@" || rc=$?
+	"$(automake --print-libdir)/tap-driver.sh" --test-name "$name" \
+	    --log-file "$suite_out/tap.log" --trs-file "$suite_out/tap.trs" \
+	    --color-tests no --comments -- "$@" || rc=$?
 	suite_status "$name" "$rc"
 }
 

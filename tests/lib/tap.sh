@@ -95,6 +95,12 @@ done_testing() {
 tap_nest_todo=
 tap_nest_todo_why=
 
+# tap_todo DESC: a "not ok" that is not a failure (DESC says "# TODO").
+tap_todo() {
+	tap_count=$((tap_count + 1))
+	printf 'not ok %d - %s\n' "$tap_count" "$1"
+}
+
 tap_nest() {
 	local prefix=$1 line desc status= bailed= todo=0
 	local n0=$tap_count f0=$tap_failed
@@ -102,21 +108,18 @@ tap_nest() {
 	shift
 	while IFS= read -r line; do
 		case $line in
-		"ok"* | "not ok"*)
-			[[ $line =~ $re ]] || continue
+		ok | "ok "* | "not ok" | "not ok "*)
+			[[ $line =~ $re ]]
 			desc="$prefix: ${BASH_REMATCH[4]}"
 			if [ -z "${BASH_REMATCH[1]}" ]; then
 				pass "$desc"
 			elif [[ $desc == *"# TODO"* ]]; then
 				todo=$((todo + 1))
-				tap_count=$((tap_count + 1))
-				printf 'not ok %d - %s\n' "$tap_count" "$desc"
+				tap_todo "$desc"
 			elif [ -n "$tap_nest_todo" ] &&
 			    [[ $desc =~ $tap_nest_todo ]]; then
 				todo=$((todo + 1))
-				tap_count=$((tap_count + 1))
-				printf 'not ok %d - %s # TODO %s\n' "$tap_count" \
-				    "$desc" "$tap_nest_todo_why"
+				tap_todo "$desc # TODO $tap_nest_todo_why"
 			else
 				fail "$desc"
 			fi
