@@ -10,9 +10,9 @@
 #      tags, labels, ... (policy.mjs);
 #   4. the checkers themselves catch broken manifests (mutated copies).
 #
-# Prints TAP and a last line "N passed, N failed"; exit status 0 only if
-# all passed.  Needs kubectl (with kustomize), node and npm; installs the
-# npm packages of tests/k8s (package-lock.json) when missing.  The program's
+# Prints TAP; exit status 0 only if all passed.  Needs kubectl (with
+# kustomize), node and npm; installs the npm packages of tests/k8s
+# (package-lock.json) when missing.  The program's
 # defaults come from $VISITS_FCGI, else build/fcgi/visits-fcgi, else
 # `./dev build` makes it.
 set -uo pipefail
@@ -36,7 +36,7 @@ collect() {
 	done
 }
 finish() {
-	done_summary
+	done_testing
 	exit
 }
 

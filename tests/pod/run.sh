@@ -22,8 +22,7 @@
 # own (names prefixed, ports free on 127.0.0.1) and removed at the end;
 # the images stay, as a cache.
 #
-# Prints TAP and a last line "N passed, N failed"; exit status 0 only if
-# all passed.
+# Prints TAP; exit status 0 only if all passed.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -68,7 +67,7 @@ trap cleanup EXIT
 
 finish() {
 	note "pod test took $(($(date +%s) - t_start)) s"
-	done_summary
+	done_testing
 	exit
 }
 
