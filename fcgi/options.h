@@ -22,6 +22,7 @@ struct options {
 	unsigned	 threads;
 	unsigned	 backlog;
 	unsigned	 io_timeout;	/* seconds, 0 = none */
+	const char	*check_path;	/* --check: only check that socket */
 };
 
 enum options_result {
