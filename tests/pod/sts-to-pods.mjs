@@ -12,6 +12,7 @@
 // replaces the template volume.  Objects get PREFIX in their podman names
 // (pods and volumes) so that runs do not collide; the hostname stays
 // <sts>-N.  The port named "http" is published on 127.0.0.1:PORTn.
+// httpGet probes become the same GET with busybox wget (see below).
 // podman 4 plays an emptyDir as a named volume called like the pod's
 // volume, shared by every pod that uses the name: each pod's emptyDirs are
 // renamed PREFIX<pod>-<volume> (in volumes and volumeMounts), so that each
@@ -79,6 +80,17 @@ for (let i = 0; i < ports.length; i++) {
         p.hostIP = "127.0.0.1";
         p.hostPort = Number(ports[i]);
       }
+  // podman runs an httpGet probe inside the container, with curl; the
+  // kubelet probes from outside and the images have no curl.  The same
+  // request with the images' busybox wget, as an exec probe.
+  for (const c of tpl.spec.containers)
+    for (const k of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+      const get = c[k]?.httpGet;
+      if (!get) continue;
+      delete c[k].httpGet;
+      c[k].exec = { command: ["wget", "-q", "-O", "/dev/null",
+        `http://127.0.0.1:${get.port}${get.path ?? "/"}`] };
+    }
   const pod = {
     apiVersion: "v1",
     kind: "Pod",
