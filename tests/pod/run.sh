@@ -6,6 +6,7 @@
 # promises:
 #   the HTTP table; what counts and what does not; independent per-pod
 #   counts; `cat /data/visits` in the default container equals /visits;
+#   nslookup there resolves through the C library (the search list);
 #   a pod deleted and played again keeps its count; the program killed
 #   (SIGKILL) is restarted and keeps its count; a hung program fails its
 #   liveness check (`podman healthcheck run`), is restarted, and is healthy
@@ -330,6 +331,15 @@ out=$(podman exec "$(ctr 0 "$DEFAULT_CONTAINER")" sh -c \
     'for c in sh cat nslookup; do command -v $c || echo "no $c"; done' 2>&1)
 grep -q '^no ' <<<"$out" && problem "$out"
 check "the default container has sh, cat and nslookup" "$out"
+
+# nslookup asks the C library, as `nslookup visits-1.visits-headless` in a
+# cluster needs (the pod's search list); busybox's own DNS client would
+# ask the name server for the bare name.  The pod's own name is in its
+# /etc/hosts, which only the C library reads.
+out=$(podman exec "$(ctr 0 "$DEFAULT_CONTAINER")" nslookup "$STS_NAME-0" 2>&1) ||
+    problem "nslookup $STS_NAME-0 failed"
+grep -q "^Name: *$STS_NAME-0\$" <<<"$out" || problem "no 'Name: $STS_NAME-0' line"
+check "nslookup resolves through the C library: nslookup $STS_NAME-0 in the pod" "$out"
 
 # --- users, capabilities, read-only roots ---------------------------------------------
 for c in $CONTAINERS; do
