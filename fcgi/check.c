@@ -37,9 +37,7 @@ static long	ms_left(const struct timespec *);
 static int	wait_fd(int, short, const struct timespec *);
 static size_t	put_record(unsigned char *, int, const void *, size_t);
 static size_t	put_pair(unsigned char *, const char *, const char *);
-static int	send_all(int, const unsigned char *, size_t,
-		    const struct timespec *);
-static int	recv_all(int, unsigned char *, size_t,
+static int	transfer(int, unsigned char *, size_t, short,
 		    const struct timespec *);
 
 static long
@@ -106,37 +104,23 @@ put_pair(unsigned char *p, const char *name, const char *value)
 	return 2 + nlen + vlen;
 }
 
+/*
+ * All `len` bytes sent (events POLLOUT) or received (POLLIN) before the
+ * deadline; -1 with errno 0 if the program closed the connection first.
+ */
 static int
-send_all(int fd, const unsigned char *p, size_t len,
+transfer(int fd, unsigned char *p, size_t len, short events,
     const struct timespec *deadline)
 {
 	ssize_t	n;
 
 	while (len > 0) {
-		if (wait_fd(fd, POLLOUT, deadline) == -1)
+		if (wait_fd(fd, events, deadline) == -1)
 			return -1;
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Exactly `len` bytes; -1 with errno 0 if the program closed first. */
-static int
-recv_all(int fd, unsigned char *p, size_t len, const struct timespec *deadline)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if (wait_fd(fd, POLLIN, deadline) == -1)
-			return -1;
-		n = recv(fd, p, len, 0);
+		if (events == POLLOUT)
+			n = send(fd, p, len, MSG_NOSIGNAL);
+		else
+			n = recv(fd, p, len, 0);
 		if (n == 0) {
 			errno = 0;
 			return -1;
@@ -158,7 +142,8 @@ check_socket(const char *path, char *errbuf, size_t errlen)
 	static const unsigned char begin[8] = { 0, FCGI_RESPONDER, 0 };
 	struct sockaddr_un	 sun;
 	struct timespec		 deadline;
-	unsigned char		 req[512], params[256], hdr[8], content[65536 + 255];
+	unsigned char		 req[512], params[256], hdr[8];
+	unsigned char		 content[65535 + 255];	/* the largest record */
 	char			 head[CHECK_HEAD_SIZE], ebuf[128];
 	const char		*what;
 	size_t			 len = 0, plen = 0, hlen = 0, clen, n;
@@ -203,17 +188,17 @@ check_socket(const char *path, char *errbuf, size_t errlen)
 		what = "connect";
 		goto fail;
 	}
-	if (send_all(fd, req, len, &deadline) == -1) {
+	if (transfer(fd, req, len, POLLOUT, &deadline) == -1) {
 		what = "send";
 		goto fail;
 	}
 	while (!ended) {
-		if (recv_all(fd, hdr, sizeof(hdr), &deadline) == -1) {
+		if (transfer(fd, hdr, sizeof(hdr), POLLIN, &deadline) == -1) {
 			what = "no answer";
 			goto fail;
 		}
 		clen = ((size_t)hdr[4] << 8 | hdr[5]) + hdr[6];
-		if (recv_all(fd, content, clen, &deadline) == -1) {
+		if (transfer(fd, content, clen, POLLIN, &deadline) == -1) {
 			what = "no answer";
 			goto fail;
 		}
