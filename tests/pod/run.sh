@@ -23,8 +23,8 @@
 # Needs root, and podman, runc and debootstrap (./dev test-pod installs
 # them: dev's POD_DEPS).  Makes the base image when missing
 # (tests/pod/setup.sh; cached).  Pods, volumes and ports are this run's
-# own (names prefixed, ports free on 127.0.0.1) and removed at the end;
-# the images stay, as a cache.
+# own (names and image tags prefixed, ports free on 127.0.0.1) and removed
+# at the end; the images' layers stay, as a cache.
 #
 # Prints TAP and a last line "N passed, N failed"; exit status 0 only if
 # all passed.
@@ -65,6 +65,9 @@ cleanup() {
 		    grep "^$prefix"); do
 			podman volume rm -f "$p" >/dev/null 2>&1
 		done
+		for p in ${IMAGES:-}; do # this run's tags; the layers stay
+			podman untag "$p" "$p" >/dev/null 2>&1
+		done
 	fi
 	rm -rf "$tmp"
 }
@@ -99,13 +102,18 @@ if ! out=$("$top/tests/k8s/npm-ci.sh" 2>&1); then
 	finish
 fi
 
-# Pods and volumes left by earlier runs that were killed (their shell is
-# gone): removed, so that they hold no ports or disk.
+# Pods, volumes and image tags left by earlier runs that were killed
+# (their shell is gone): removed, so that they hold no ports or disk.
 for name in $(podman pod ls --format '{{.Name}}' 2>/dev/null;
     podman volume ls --format '{{.Name}}' 2>/dev/null); do
 	[[ $name =~ ^vpt([0-9]+)- ]] || continue
 	kill -0 "${BASH_REMATCH[1]}" 2>/dev/null && continue
 	pm pod rm -f -t 0 "$name" >/dev/null 2>&1 || pm volume rm -f "$name" >/dev/null 2>&1
+done
+for name in $(podman images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null); do
+	[[ $name =~ -vpt([0-9]+)$ ]] || continue
+	kill -0 "${BASH_REMATCH[1]}" 2>/dev/null && continue
+	pm untag "$name" "$name" >/dev/null 2>&1
 done
 
 # --- the StatefulSet as Pods and PVCs ----------------------------------------
