@@ -11,7 +11,7 @@ Prints the medians over rounds (req/s, p50, p99, and req/s as a ratio to
 the ceiling of the same round and connection count: the median of the
 per-round ratios), every round's values, where the CPU went (microseconds
 a request in nginx, visits-fcgi and the rest, and the idle share), and a
-Markdown section to paste into the README.
+Markdown section to paste into doc/PERFORMANCE.md.
 """
 
 import statistics
@@ -163,7 +163,7 @@ def main():
                     err))
     p("")
 
-    # The Markdown section for the README.
+    # The Markdown section for doc/PERFORMANCE.md.
     load_rounds = [facts.get("load_round_%d" % r, "?")
                    for r in sorted(rounds)]
     p("### Performance")
@@ -260,9 +260,9 @@ def main():
             p("Group commit: no commits counted.")
     p("")
 
-    # Issue 5's "done when", as a reading aid (the lead decides).
+    # The service's targets, as a reading aid.
     if facts.get("mode") == "full":
-        p("Targets of issue 5 (median of rounds):")
+        p("Targets (median of rounds):")
         for s in summary:
             if s["case"] == "time-durable" and s["ratio"] is not None:
                 p("- durable GET /time at c%d: %.2f of the ceiling "

@@ -30,7 +30,8 @@
 # times.  The report: every round's values, the medians over rounds (and
 # each case's req/s as a ratio to the ceiling of the same round and
 # connection count, median of the per-round ratios), and a Markdown table
-# for the README with the machine and its load average at start and end.
+# for doc/PERFORMANCE.md with the machine and its load average at start
+# and end.
 #
 # Knobs (environment):
 #   ROUNDS=3       rounds (>= 3 for a median worth the name)

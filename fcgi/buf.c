@@ -142,12 +142,6 @@ buf_put_html(struct buf *b, const char *s)
 	}
 }
 
-const char *
-buf_cstr(struct buf *b)
-{
-	return b->cap > 0 ? b->data : "";
-}
-
 /*
  * Write all of it to fd, going on after a short write or a signal (a
  * pipe or a full disk can take part of a write): 0, or -1 with errno

@@ -26,7 +26,6 @@ void	buf_printf(struct buf *, const char *, ...)
 void	buf_put_u64(struct buf *, uint64_t);
 void	buf_put_json_string(struct buf *, const char *);
 void	buf_put_html(struct buf *, const char *);
-const char *buf_cstr(struct buf *);
 int	buf_write(const struct buf *, int);
 
 #endif

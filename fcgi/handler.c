@@ -80,24 +80,15 @@ answer(struct exchange *x, const char *visit_err)
 	x->finished(x);
 }
 
-/* On the store thread, once the visit (or check) is on disk, or refused. */
+/*
+ * On the store thread, once the visit (or check) is on disk, or refused:
+ * it answers at once (doc/DESIGN.md, "The answer path").
+ */
 static void
 visit_done(struct store_waiter *w, const char *err)
 {
-	struct exchange	*x = (struct exchange *)((char *)w -
-			    offsetof(struct exchange, visit));
-
-	if (x->visited != NULL)
-		x->visited(x, err);
-	else
-		answer(x, err);
-}
-
-/* The answer to a visit, once the store is done with it. */
-void
-handle_visit_answer(struct exchange *x, const char *err)
-{
-	answer(x, err);
+	answer((struct exchange *)((char *)w -
+	    offsetof(struct exchange, visit)), err);
 }
 
 void

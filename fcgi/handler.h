@@ -4,8 +4,8 @@
  * An exchange is one request on one connection.  Most requests are
  * answered at once; a visit is handed to the store and answered by the
  * store thread when the count is on disk, so no thread waits for a sync.
- * Either way `finished` is called once the answer is written (or could
- * not be: `failed`).  libfcgi parses the request; its memory is given back
+ * Either way `finished` is called, on the thread that answered, once the
+ * answer is written (or could not be: `failed`).  libfcgi parses the request; its memory is given back
  * as soon as the request is read, and record.c writes the answer.
  */
 #ifndef VISITS_HANDLER_H
@@ -30,15 +30,8 @@ struct exchange {
 	uint64_t		 start_ns;
 	struct store_waiter	 visit;
 	void			(*finished)(struct exchange *);
-	/*
-	 * Optional: called on the store thread when the visit is stored
-	 * (err NULL) or refused; it must get handle_visit_answer() called
-	 * soon, on any thread.  Without it the store thread answers.
-	 */
-	void			(*visited)(struct exchange *, const char *err);
 };
 
 void	handle_request(struct exchange *);
-void	handle_visit_answer(struct exchange *, const char *err);
 
 #endif

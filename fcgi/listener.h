@@ -1,5 +1,5 @@
 /*
- * listener.h: the listening Unix socket, inherited on fd 0 or bound here.
+ * listener.h: the listening Unix socket, inherited on fd 0.
  */
 #ifndef VISITS_LISTENER_H
 #define VISITS_LISTENER_H
@@ -14,8 +14,6 @@ struct listener {
 	ino_t	 ino;
 };
 
-int	listener_bind(struct listener *, const char *path, unsigned backlog,
-	    char *errbuf, size_t errlen);
 int	listener_inherit(struct listener *, int fd, char *errbuf,
 	    size_t errlen);
 void	listener_close(struct listener *);

@@ -84,11 +84,7 @@ main(int argc, char **argv)
 	 */
 	signal(SIGIO, SIG_IGN);
 
-	if (opt.socket_path != NULL) {
-		if (listener_bind(&listener, opt.socket_path, opt.backlog,
-		    err, sizeof(err)) == -1)
-			fatal(1, "socket_failed", "%s", err);
-	} else if (listener_inherit(&listener, 0, err, sizeof(err)) == -1)
+	if (listener_inherit(&listener, 0, err, sizeof(err)) == -1)
 		fatal(2, "no_socket", "%s", err);
 
 	store = store_open(opt.data_dir, opt.durable, &open_result, err,

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +24,11 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{ "socket",	required_argument,	NULL, 's' },
 	{ "data-dir",	required_argument,	NULL, 'd' },
 	{ "timezone",	required_argument,	NULL, 'z' },
 	{ "durable",	no_argument,		NULL, OPT_DURABLE },
 	{ "no-durable",	no_argument,		NULL, OPT_NO_DURABLE },
 	{ "threads",	required_argument,	NULL, 't' },
-	{ "backlog",	required_argument,	NULL, 'b' },
 	{ "io-timeout",	required_argument,	NULL, OPT_IO_TIMEOUT },
 	{ "check",	required_argument,	NULL, OPT_CHECK },
 	{ "help",	no_argument,		NULL, 'h' },
@@ -46,12 +43,9 @@ usage(FILE *out)
 "Usage: visits-fcgi [OPTION]...\n"
 "Serve the Moscow time and a persistent visit counter over FastCGI.\n"
 "\n"
-"Without --socket, serve the listening socket inherited on fd 0\n"
-"(as spawn-fcgi and FastCGI process managers hand it over).\n"
+"Serves the listening socket inherited on fd 0, as spawn-fcgi hands it\n"
+"over: start it with visits-serve, which runs spawn-fcgi.\n"
 "\n"
-"  -s, --socket PATH        bind and listen on the Unix socket PATH (mode\n"
-"                           0660; a stale socket is replaced, a live one\n"
-"                           refused; removed on exit)\n"
 "  -d, --data-dir DIR       directory of the counter file DIR/visits\n"
 "                           [VISITS_DATA_DIR, default %s]\n"
 "  -z, --timezone ZONE      time zone of /time and / [VISITS_TIMEZONE,\n"
@@ -66,8 +60,6 @@ usage(FILE *out)
 "                           checks wait for the disk without holding it;\n"
 "                           more use more cores [VISITS_THREADS, default %d,\n"
 "                           1..%d]\n"
-"  -b, --backlog N          listen backlog with --socket [VISITS_BACKLOG,\n"
-"                           default %d]\n"
 "      --io-timeout SECONDS drop a FastCGI connection that stalls this long\n"
 "                           in the middle of a request; 0 waits forever\n"
 "                           [VISITS_IO_TIMEOUT, default %d]\n"
@@ -80,7 +72,7 @@ usage(FILE *out)
 "SIGTERM or SIGINT: stop accepting, finish the requests in flight, make the\n"
 "count durable, remove the socket and exit 0.\n",
 	    DEFAULT_DATA_DIR, DEFAULT_TIMEZONE, DEFAULT_THREADS, MAX_THREADS,
-	    DEFAULT_BACKLOG, DEFAULT_IO_TIMEOUT, CHECK_TIMEOUT_MS / 1000);
+	    DEFAULT_IO_TIMEOUT, CHECK_TIMEOUT_MS / 1000);
 }
 
 /* Like OpenBSD's strtonum(): the whole string, in range, or failure. */
@@ -135,12 +127,6 @@ options_env(struct options *opt, char *errbuf, size_t errlen)
 		    "number from 1 to %d", v, MAX_THREADS);
 		return OPTIONS_ERROR;
 	}
-	if ((v = getenv("VISITS_BACKLOG")) != NULL && *v != '\0' &&
-	    parse_unsigned(v, 1, INT_MAX, &opt->backlog) == -1) {
-		snprintf(errbuf, errlen, "VISITS_BACKLOG: '%s' is not a "
-		    "positive number", v);
-		return OPTIONS_ERROR;
-	}
 	if ((v = getenv("VISITS_IO_TIMEOUT")) != NULL && *v != '\0' &&
 	    parse_unsigned(v, 0, 86400, &opt->io_timeout) == -1) {
 		snprintf(errbuf, errlen, "VISITS_IO_TIMEOUT: '%s' is not a "
@@ -161,7 +147,6 @@ options_parse(struct options *opt, int argc, char **argv, char *errbuf,
 	opt->timezone = DEFAULT_TIMEZONE;
 	opt->durable = 1;
 	opt->threads = DEFAULT_THREADS;
-	opt->backlog = DEFAULT_BACKLOG;
 	opt->io_timeout = DEFAULT_IO_TIMEOUT;
 
 	if (options_env(opt, errbuf, errlen) != OPTIONS_OK)
@@ -169,12 +154,9 @@ options_parse(struct options *opt, int argc, char **argv, char *errbuf,
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":s:d:z:t:b:hV", long_options,
+	while ((ch = getopt_long(argc, argv, ":d:z:t:hV", long_options,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 's':
-			opt->socket_path = optarg;
-			break;
 		case 'd':
 			opt->data_dir = optarg;
 			break;
@@ -193,14 +175,6 @@ options_parse(struct options *opt, int argc, char **argv, char *errbuf,
 				snprintf(errbuf, errlen, "--threads: '%s' is "
 				    "not a number from 1 to %d", optarg,
 				    MAX_THREADS);
-				return OPTIONS_ERROR;
-			}
-			break;
-		case 'b':
-			if (parse_unsigned(optarg, 1, INT_MAX,
-			    &opt->backlog) == -1) {
-				snprintf(errbuf, errlen, "--backlog: '%s' is "
-				    "not a positive number", optarg);
 				return OPTIONS_ERROR;
 			}
 			break;
@@ -239,10 +213,6 @@ options_parse(struct options *opt, int argc, char **argv, char *errbuf,
 	}
 	if (*opt->data_dir == '\0') {
 		snprintf(errbuf, errlen, "the data directory is empty");
-		return OPTIONS_ERROR;
-	}
-	if (opt->socket_path != NULL && *opt->socket_path == '\0') {
-		snprintf(errbuf, errlen, "--socket: the path is empty");
 		return OPTIONS_ERROR;
 	}
 	return OPTIONS_OK;

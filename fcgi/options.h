@@ -10,17 +10,14 @@
 #define DEFAULT_DATA_DIR	"/data"
 #define DEFAULT_TIMEZONE	"Europe/Moscow"
 #define DEFAULT_THREADS		1
-#define DEFAULT_BACKLOG		1024
 #define DEFAULT_IO_TIMEOUT	10
 #define MAX_THREADS		256
 
 struct options {
-	const char	*socket_path;	/* NULL: listening socket on fd 0 */
 	const char	*data_dir;
 	const char	*timezone;
 	int		 durable;
 	unsigned	 threads;
-	unsigned	 backlog;
 	unsigned	 io_timeout;	/* seconds, 0 = none */
 	const char	*check_path;	/* --check: only check that socket */
 };

@@ -24,9 +24,10 @@
  * listen_sock -1 libfcgi never accepts by itself.  The read timeout on
  * each connection stays as a backstop.
  *
- * A visit is answered later, by the store thread (see handler.c); its
- * connection stays out of the epoll set until then.  Answers are written
- * by record.c, not by libfcgi's streams.
+ * A visit is answered later, by the store thread (see handler.c), which
+ * then puts its connection back into the epoll set (conn_finished); until
+ * then the connection stays out of it.  Answers are written by record.c,
+ * not by libfcgi's streams.
  *
  * Stopping: server_stop() makes the eventfd readable for good.  Every
  * thread stops accepting, serves the requests that arrive whole (those
@@ -75,8 +76,6 @@ struct conn {
 	struct conn	*next;
 	struct conn	*next_partial;	/* on the partial list */
 	long long	 deadline_ns;	/* for the rest of a partial request */
-	struct conn	*next_visited;	/* on the visited list */
-	char		 visit_err[256];	/* when x.visit.failed */
 };
 
 struct server {
@@ -96,10 +95,6 @@ struct server {
 	unsigned		 npartial;	/* atomic */
 	pthread_mutex_t		 sweep_lock;
 	long long		 next_sweep_ns;	/* under sweep_lock */
-	pthread_mutex_t		 visited_lock;
-	struct conn		*visited;	/* stored visits to answer */
-	struct conn		**visited_tail;
-	int			 visited_fd;	/* eventfd: the list has some */
 	unsigned		 stop_seen;	/* atomic: threads that saw it */
 	long long		 stop_deadline_ns; /* atomic */
 };
@@ -113,7 +108,7 @@ enum arrival {
 };
 
 /* epoll tags for the descriptors that are not connections. */
-static char	listen_tag, wake_tag, visited_tag;
+static char	listen_tag, wake_tag;
 
 static void	*worker_main(void *);
 static void	 accept_ready(struct server *, int);
@@ -129,8 +124,6 @@ static int	 peer_done(struct conn *);
 static void	 sweep(struct server *, unsigned char *);
 static void	 saw_stop(struct server *);
 static void	 conn_finished(struct exchange *);
-static void	 conn_visited(struct exchange *, const char *);
-static void	 answer_visited(struct server *);
 static void	 conn_free(struct conn *);
 static void	 set_read_timeout(int, unsigned);
 static int	 is_stopping(struct server *);
@@ -218,7 +211,6 @@ accept_ready(struct server *s, int burst)
 		c->x.fd = fd;
 		c->x.app = s->app;
 		c->x.finished = conn_finished;
-		c->x.visited = conn_visited;
 		FCGX_InitRequest(&c->x.request, -1, 0);
 		pthread_mutex_lock(&s->conns_lock);
 		c->next = s->conns;
@@ -395,51 +387,6 @@ conn_finished(struct exchange *x)
 		conn_free(c);
 }
 
-/*
- * On the store thread: a visit is stored.  Its answer goes to a request
- * thread, so that the store thread starts the next group commit at once
- * instead of writing answers while the disk waits.
- */
-static void
-conn_visited(struct exchange *x, const char *err)
-{
-	struct conn	*c = (struct conn *)x;
-	struct server	*s = c->server;
-	uint64_t	 one = 1;
-	int		 was_empty;
-
-	if (err != NULL)
-		snprintf(c->visit_err, sizeof(c->visit_err), "%s", err);
-	c->next_visited = NULL;
-	pthread_mutex_lock(&s->visited_lock);
-	was_empty = s->visited == NULL;
-	*s->visited_tail = c;
-	s->visited_tail = &c->next_visited;
-	pthread_mutex_unlock(&s->visited_lock);
-	if (was_empty)
-		(void)write(s->visited_fd, &one, sizeof(one));
-}
-
-/* On a request thread: answer every stored visit waiting. */
-static void
-answer_visited(struct server *s)
-{
-	struct conn	*c, *next;
-	uint64_t	 n;
-
-	pthread_mutex_lock(&s->visited_lock);
-	(void)read(s->visited_fd, &n, sizeof(n));
-	c = s->visited;
-	s->visited = NULL;
-	s->visited_tail = &s->visited;
-	pthread_mutex_unlock(&s->visited_lock);
-	for (; c != NULL; c = next) {
-		next = c->next_visited;
-		handle_visit_answer(&c->x,
-		    c->x.visit.failed ? c->visit_err : NULL);
-	}
-}
-
 static void
 conn_free(struct conn *c)
 {
@@ -521,9 +468,7 @@ worker_main(void *arg)
 				if (!stopping)
 					saw_stop(s);
 				stopping = 1;
-			} else if (ev.data.ptr == &visited_tag)
-				answer_visited(s);
-			else if (ev.data.ptr == &listen_tag) {
+			} else if (ev.data.ptr == &listen_tag) {
 				if (!is_stopping(s))
 					accept_ready(s, ACCEPT_BURST);
 			} else
@@ -568,22 +513,13 @@ server_start(const struct app *app, int listen_fd, unsigned threads,
 	pthread_mutex_init(&s->conns_lock, NULL);
 	pthread_mutex_init(&s->partial_lock, NULL);
 	pthread_mutex_init(&s->sweep_lock, NULL);
-	pthread_mutex_init(&s->visited_lock, NULL);
-	s->visited_tail = &s->visited;
-	s->visited_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	flags = fcntl(listen_fd, F_GETFL);
-	/*
-	 * Level-triggered, not one-shot: the stop wakes every thread, and
-	 * any free thread answers the stored visits.
-	 */
+	/* Level-triggered, not one-shot: the stop wakes every thread. */
 	if (s->wake_fd == -1 || s->epoll_fd == -1 || flags == -1 ||
-	    s->visited_fd == -1 ||
 	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
 	    watch_events(s, EPOLL_CTL_ADD, s->wake_fd, &wake_tag,
-	    EPOLLIN) == -1 ||
-	    watch_events(s, EPOLL_CTL_ADD, s->visited_fd, &visited_tag,
 	    EPOLLIN) == -1 ||
 	    watch(s, EPOLL_CTL_ADD, listen_fd, &listen_tag) == -1) {
 		snprintf(errbuf, errlen, "epoll/eventfd: %s",
@@ -648,22 +584,18 @@ server_wait(struct server *s)
 }
 
 /*
- * After server_wait() and store_close(): answers the visits that the
- * store finished after the request threads left, closes the rest.
+ * After server_wait() and store_close(), which answered the visits still
+ * waiting: closes the rest.
  */
 void
 server_free(struct server *s)
 {
-	answer_visited(s);
 	while (s->conns != NULL)
 		conn_free(s->conns);
 	if (s->epoll_fd > 0)
 		close(s->epoll_fd);
 	if (s->wake_fd > 0)
 		close(s->wake_fd);
-	if (s->visited_fd > 0)
-		close(s->visited_fd);
-	pthread_mutex_destroy(&s->visited_lock);
 	pthread_mutex_destroy(&s->conns_lock);
 	pthread_mutex_destroy(&s->partial_lock);
 	pthread_mutex_destroy(&s->sweep_lock);

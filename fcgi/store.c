@@ -37,16 +37,6 @@
 
 #define READY_CACHE_NS	1000000000LL	/* /readyz writes at most 1/s */
 
-/* A blocking visit or check, for callers that can wait. */
-struct sync_waiter {
-	struct store_waiter	 w;
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 cond;
-	int			 finished;
-	char			*errbuf;
-	size_t			 errlen;
-};
-
 struct file_id {
 	int		 exists;
 	dev_t		 dev;
@@ -107,9 +97,6 @@ static int		commit(struct store *, uint64_t, uint64_t *, char *,
 static void		*store_thread(void *);
 static void		finish_batch(struct store *, struct store_waiter *,
 			    uint64_t, int, uint64_t, const char *);
-static void		sync_done(struct store_waiter *, const char *);
-static int		sync_run(struct store *, unsigned, uint64_t *, char *,
-			    size_t);
 
 static void
 file_id_set(struct file_id *id, const struct stat *st)
@@ -668,46 +655,6 @@ store_submit(struct store *s, struct store_waiter *w)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void
-sync_done(struct store_waiter *w, const char *err)
-{
-	struct sync_waiter	*sw = (struct sync_waiter *)w;
-
-	pthread_mutex_lock(&sw->lock);
-	if (err != NULL && sw->errbuf != NULL)
-		snprintf(sw->errbuf, sw->errlen, "%s", err);
-	sw->finished = 1;
-	pthread_cond_signal(&sw->cond);
-	pthread_mutex_unlock(&sw->lock);
-}
-
-static int
-sync_run(struct store *s, unsigned increment, uint64_t *count, char *errbuf,
-    size_t errlen)
-{
-	struct sync_waiter	sw;
-	int			rc;
-
-	memset(&sw, 0, sizeof(sw));
-	sw.w.increment = increment;
-	sw.w.done = sync_done;
-	sw.errbuf = errbuf;
-	sw.errlen = errlen;
-	pthread_mutex_init(&sw.lock, NULL);
-	pthread_cond_init(&sw.cond, NULL);
-	store_submit(s, &sw.w);
-	pthread_mutex_lock(&sw.lock);
-	while (!sw.finished)
-		pthread_cond_wait(&sw.cond, &sw.lock);
-	pthread_mutex_unlock(&sw.lock);
-	rc = sw.w.failed ? -1 : 0;
-	if (rc == 0 && count != NULL)
-		*count = sw.w.count;
-	pthread_mutex_destroy(&sw.lock);
-	pthread_cond_destroy(&sw.cond);
-	return rc;
-}
-
 struct store *
 store_open(const char *dir, int durable, enum store_open_result *result,
     char *errbuf, size_t errlen)
@@ -772,22 +719,6 @@ store_open(const char *dir, int durable, enum store_open_result *result,
 	return s;
 }
 
-/* A visit, waiting for it: for callers that may block. */
-int
-store_visit(struct store *s, uint64_t *count, char *errbuf, size_t errlen)
-{
-	return sync_run(s, 1, count, errbuf, errlen);
-}
-
-/* The count without a visit; a store that never loaded tries again. */
-int
-store_read(struct store *s, uint64_t *count, char *errbuf, size_t errlen)
-{
-	if (store_count_if_known(s, count))
-		return 0;
-	return sync_run(s, 0, count, errbuf, errlen);
-}
-
 int
 store_count_if_known(struct store *s, uint64_t *count)
 {
@@ -802,18 +733,10 @@ store_count_if_known(struct store *s, uint64_t *count)
 }
 
 /*
- * Readiness: loaded and writable.  "Writable" is proven by writing the
- * current count again, at most once a second; visits prove it as well.
+ * Readiness: loaded and writable.  "Writable" is proven by a write less
+ * than a second ago (a visit, or a check that writes the count again);
+ * when this says no, the caller submits a check (increment 0).
  */
-int
-store_check(struct store *s, char *errbuf, size_t errlen)
-{
-	if (store_ready_fresh(s))
-		return 0;
-	return sync_run(s, 0, NULL, errbuf, errlen);
-}
-
-/* Ready, proven by a write less than a second ago: no need to check. */
 int
 store_ready_fresh(struct store *s)
 {

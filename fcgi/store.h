@@ -51,20 +51,15 @@ struct store_stats {
 };
 
 enum store_open_result {
-	STORE_OPEN_OK,		/* possibly not ready yet: see store_check */
+	STORE_OPEN_OK,		/* possibly not ready yet: submit a check */
 	STORE_OPEN_LOCKED	/* another process owns the directory */
 };
 
 struct store	*store_open(const char *dir, int durable,
 		    enum store_open_result *, char *errbuf, size_t errlen);
 void		 store_submit(struct store *, struct store_waiter *);
-int		 store_visit(struct store *, uint64_t *count,
-		    char *errbuf, size_t errlen);
-int		 store_read(struct store *, uint64_t *count,
-		    char *errbuf, size_t errlen);
 /* Never waits: 1 and the count when it is known, else 0. */
 int		 store_count_if_known(struct store *, uint64_t *count);
-int		 store_check(struct store *, char *errbuf, size_t errlen);
 int		 store_ready_fresh(struct store *);
 void		 store_stats(struct store *, struct store_stats *);
 int		 store_close(struct store *);

@@ -1,7 +1,7 @@
 #!/bin/bash
-# Campaign 2, durability order: visits-fcgi under strace -f serves one
-# counting request on its own socket (no nginx: one request, one answer
-# in the trace).  With the durable setting (the default) the answer must
+# Campaign 2, durability order: visits-fcgi (started by fcgi/visits-serve)
+# under strace -f serves one counting request on its socket (no nginx:
+# one request, one answer in the trace).  With the durable setting (the default) the answer must
 # be written only after the new count reached stable storage: visits.tmp
 # written, fdatasync'd, renamed over visits (or exchanged with it), the
 # directory fsync'd, in that order, each finished before the next began;
@@ -27,9 +27,9 @@ traced() {
 		printf '40\n' >"$dir/data/visits.tmp"
 		expect=42
 	fi
-	strace -f -tt -qq -s 128 -o "$dir/trace" \
+	VISITS_SOCKET=$dir/s.sock strace -f -tt -qq -s 128 -o "$dir/trace" \
 	    -e trace=open,openat,write,writev,sendmsg,fdatasync,fsync,sync,syncfs,rename,renameat,renameat2,accept,accept4 \
-	    "$VISITS_FCGI" --socket "$dir/s.sock" --data-dir "$dir/data" "$@" \
+	    "$STACK_SRCDIR/fcgi/visits-serve" --data-dir "$dir/data" "$@" \
 	    2>"$dir/log" &
 	local spid=$!
 	it_own_pids+=("$spid")

@@ -76,7 +76,7 @@ raw() {
 	    "in flight (4 threads)"
 	mkdir -p "$data"
 	own_start "$sock" "$w/own-$what.log" --data-dir "$data" --threads 4 ||
-		bail_out "visits-fcgi --socket does not start"
+		bail_out "visits-serve does not start visits-fcgi"
 	pid=$own_pid
 	t0=$(date +%s%N)
 	fcgi_client inflight "$sock" "$pid" --count "$count" --newcomer \

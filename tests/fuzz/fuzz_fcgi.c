@@ -2,28 +2,25 @@
  * fuzz_fcgi.c: libFuzzer target for a whole FastCGI connection.
  *
  * The input is every byte a FastCGI client (nginx) sends on one
- * connection.  A peer thread writes it into one end of a socketpair, a
- * request at a time as nginx does, shuts its side down and reads whatever
- * comes back.  The other end goes to libfcgi exactly as server.c hands
- * over a connection: ipcFd set to it, keepConnection = 1, FCGX_Accept_r,
- * handle_request; after the exchange's `finished` callback the connection
- * is kept or closed as server.c's conn_finished does, until libfcgi gives
- * up on it.  The store is real (store_open on a temporary directory, not
- * durable), so visits are answered by the store thread; each request
- * waits for its answer before the next one is read, as a kept connection
- * does in the server (it is out of the epoll set until then).
+ * connection.  The program's own server serves it: server_start() on a
+ * listening Unix socket (what spawn-fcgi hands the program), with the
+ * real store (store_open on a temporary directory, not durable) and one
+ * request thread, so epoll, the peek for a whole request, libfcgi,
+ * handle_request, the store thread's answer and conn_finished all run as
+ * in visits-fcgi.  The client connects, writes the input a request at a
+ * time as nginx does, shuts its side down and reads until the server
+ * closes the connection.
  *
  * Oracle beyond the sanitizers: the count on disk goes up by exactly the
- * number of visits that were answered as stored.
+ * number of visits answered as stored (a 200 to GET / or GET /time, whose
+ * bodies are the only ones that hold the time).
  *
  * Build and run: tests/fuzz/run.sh (./dev fuzz).
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcgiapp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,18 +29,21 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "clock.h"
-#include "handler.h"
 #include "metrics.h"
 #include "respond.h"
+#include "server.h"
 #include "store.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define MAX_SEGMENTS	64
+#define IO_TIMEOUT	2	/* seconds: a backstop, the peer always ends */
+#define WAIT_READ_MS	20	/* for the server to read a segment */
 
 struct peer {
 	int		 fd;
@@ -51,27 +51,23 @@ struct peer {
 	size_t		 size;
 	size_t		 ends[MAX_SEGMENTS];	/* where each segment ends */
 	size_t		 nsegments;
+	uint8_t		*got;			/* what came back */
 	size_t		 received;
-};
-
-struct fuzz_conn {
-	struct exchange	 x;		/* first, as in server.c */
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;
-	int		 finished;
+	size_t		 cap;
 };
 
 static struct store	*store;
+static struct server	*server;
 static struct metrics	 metrics;
 static struct app	 app;
-static char		 data_dir[1024];
-static char		 data_path[1024 + sizeof("/" STORE_FILE_NAME)];
+static struct sockaddr_un server_addr;
+static char		 data_dir[64];
 static uint64_t		 expected_count;
 
 static int	 walk_records(struct peer *);
 static int	 peer_consumed(int);
-static void	*peer_main(void *);
-static void	 conn_finished(struct exchange *);
+static void	 peer_run(struct peer *);
+static uint64_t	 answered_visits(const struct peer *);
 static void	 cleanup(void);
 
 /*
@@ -232,19 +228,17 @@ peer_consumed(int fd)
 }
 
 /*
- * The client: write a segment, wait until the server has read all of it,
+ * The client: write a segment, wait until the server has read all of it
+ * (or WAIT_READ_MS: a segment that is not a whole request is never read),
  * write the next, all the while reading the answers; then shut down and
  * read until the server closes.  Waiting keeps libfcgi from reading the
- * next request together with this one: it reads ahead into a buffer that
- * handle_request frees, which nginx never triggers (one request at a time
- * on a kept connection), so neither should we.
+ * next request together with this one, which nginx never makes it do (one
+ * request at a time on a kept connection), so neither should we.
  */
-static void *
-peer_main(void *arg)
+static void
+peer_run(struct peer *p)
 {
-	struct peer	*p = arg;
 	struct pollfd	 pfd;
-	char		 sink[16384];
 	size_t		 sent = 0, seg = 0;
 	ssize_t		 n;
 	int		 writing = 1, waiting = 0;
@@ -254,7 +248,8 @@ peer_main(void *arg)
 		writing = 0;
 	}
 	for (;;) {
-		if (waiting && peer_consumed(p->fd))
+		if (waiting > 0 && (peer_consumed(p->fd) ||
+		    --waiting == 0))
 			waiting = 0;
 		pfd.fd = p->fd;
 		pfd.events = POLLIN | (writing && !waiting ? POLLOUT : 0);
@@ -265,7 +260,13 @@ peer_main(void *arg)
 			break;
 		}
 		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-			n = recv(p->fd, sink, sizeof(sink), MSG_DONTWAIT);
+			if (p->cap - p->received < 16384) {
+				p->cap = p->cap * 2 + 16384;
+				if ((p->got = realloc(p->got, p->cap)) == NULL)
+					abort();
+			}
+			n = recv(p->fd, p->got + p->received,
+			    p->cap - p->received, MSG_DONTWAIT);
 			if (n == 0)
 				break;
 			if (n > 0)
@@ -287,41 +288,65 @@ peer_main(void *arg)
 					shutdown(p->fd, SHUT_WR);
 					writing = 0;
 				} else
-					waiting = 1;
+					waiting = WAIT_READ_MS;
 			}
 		}
 	}
-	close(p->fd);
-	return NULL;
 }
 
 /*
- * The answer is out (or could not be sent): as server.c's conn_finished,
- * which then drops the connection if the answer failed or nginx does not
- * keep it.  handle_request has already given libfcgi's memory back.
+ * The visits answered as stored: the STDOUT records that came back,
+ * joined (the server writes well-formed records, one request after the
+ * other), hold one time body for each.
  */
-static void
-conn_finished(struct exchange *x)
+static uint64_t
+answered_visits(const struct peer *p)
 {
-	struct fuzz_conn	*c = (struct fuzz_conn *)x;
+	static const char *const marks[] = { "{\"time\":\"", "<p id=\"time\">" };
+	char		*out, *at;
+	size_t		 off = 0, len = 0, clen, i;
+	uint64_t	 n = 0;
 
-	pthread_mutex_lock(&c->lock);
-	c->finished = 1;
-	pthread_cond_signal(&c->cond);
-	pthread_mutex_unlock(&c->lock);
+	if ((out = malloc(p->received + 1)) == NULL)
+		abort();
+	while (off + 8 <= p->received) {
+		clen = (size_t)(p->got[off + 4] << 8 | p->got[off + 5]);
+		if (off + 8 + clen > p->received)
+			break;
+		if (p->got[off + 1] == 6) {	/* FCGI_STDOUT */
+			memcpy(out + len, p->got + off + 8, clen);
+			len += clen;
+		}
+		off += 8 + clen + p->got[off + 6];
+	}
+	out[len] = '\0';
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		for (at = out; (at = strstr(at, marks[i])) != NULL; at++)
+			n++;
+	free(out);
+	return n;
 }
 
 static void
 cleanup(void)
 {
-	char	tmp[sizeof(data_dir) + sizeof("/" STORE_TEMP_NAME)];
+	char	path[sizeof(data_dir) + 16];
 
+	if (server != NULL) {
+		server_stop(server);
+		(void)server_wait(server);
+	}
 	if (store != NULL)
 		store_close(store);
+	if (server != NULL)
+		server_free(server);
+	server = NULL;
 	store = NULL;
-	snprintf(tmp, sizeof(tmp), "%s/%s", data_dir, STORE_TEMP_NAME);
-	unlink(tmp);
-	unlink(data_path);
+	unlink(server_addr.sun_path);
+	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_TEMP_NAME);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE_NAME);
+	unlink(path);
 	rmdir(data_dir);
 }
 
@@ -331,30 +356,24 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	enum store_open_result	 res;
 	const char		*tmpdir;
 	char			 err[512];
+	int			 lfd;
 
 	(void)argc;
 	(void)argv;
 	signal(SIGPIPE, SIG_IGN);
-	/* As server_start: libfcgi closes bad connections without lingering. */
-	setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 1);
-	if (FCGX_Init() != 0) {
-		fprintf(stderr, "fuzz_fcgi: FCGX_Init failed\n");
-		exit(1);
-	}
 	if (clock_set_zone("Europe/Moscow", err, sizeof(err)) == -1) {
 		fprintf(stderr, "fuzz_fcgi: %s\n", err);
 		exit(1);
 	}
+	/* Short: the socket's path lives in it (at most 107 bytes). */
 	tmpdir = getenv("TMPDIR");
-	if (tmpdir == NULL || *tmpdir == '\0')
+	if (tmpdir == NULL || *tmpdir == '\0' || strlen(tmpdir) > 40)
 		tmpdir = "/tmp";
 	snprintf(data_dir, sizeof(data_dir), "%s/visits-fuzz.XXXXXX", tmpdir);
 	if (mkdtemp(data_dir) == NULL) {
 		perror("fuzz_fcgi: mkdtemp");
 		exit(1);
 	}
-	snprintf(data_path, sizeof(data_path), "%s/%s", data_dir,
-	    STORE_FILE_NAME);
 	store = store_open(data_dir, 0, &res, err, sizeof(err));
 	if (store == NULL) {
 		fprintf(stderr, "fuzz_fcgi: store_open: %s\n", err);
@@ -366,73 +385,47 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	app.metrics = &metrics;
 	app.hostname = "fuzz-0";
 	app.timezone = "Europe/Moscow";
+
+	/* What spawn-fcgi hands the program: a listening Unix socket. */
+	server_addr.sun_family = AF_UNIX;
+	snprintf(server_addr.sun_path, sizeof(server_addr.sun_path),
+	    "%s/s.sock", data_dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd == -1 || bind(lfd, (struct sockaddr *)&server_addr,
+	    sizeof(server_addr)) == -1 || listen(lfd, 64) == -1) {
+		perror("fuzz_fcgi: listening socket");
+		exit(1);
+	}
+	server = server_start(&app, lfd, 1, IO_TIMEOUT, err, sizeof(err));
+	if (server == NULL) {
+		fprintf(stderr, "fuzz_fcgi: server_start: %s\n", err);
+		exit(1);
+	}
 	return 0;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_conn	 c;
 	struct peer		 p;
 	struct store_stats	 st;
-	pthread_t		 peer;
-	int			 sv[2];
 
 	memset(&p, 0, sizeof(p));
 	p.data = data;
 	p.size = size;
 	if (walk_records(&p) == -1)
-		return -1;	/* known libfcgi leak: not in the corpus */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		perror("fuzz_fcgi: socketpair");
+		return -1;	/* known libfcgi crash: not in the corpus */
+	p.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p.fd == -1 || connect(p.fd, (struct sockaddr *)&server_addr,
+	    sizeof(server_addr)) == -1) {
+		perror("fuzz_fcgi: connect");
 		abort();
 	}
-	p.fd = sv[0];
-	if (pthread_create(&peer, NULL, peer_main, &p) != 0)
-		abort();
-
-	memset(&c, 0, sizeof(c));
-	pthread_mutex_init(&c.lock, NULL);
-	pthread_cond_init(&c.cond, NULL);
-	c.x.app = &app;
-	c.x.finished = conn_finished;
-	FCGX_InitRequest(&c.x.request, -1, 0);
-	for (;;) {
-		c.x.fd = sv[1];
-		c.x.request.ipcFd = sv[1];
-		c.x.request.keepConnection = 1;
-		if (FCGX_Accept_r(&c.x.request) < 0) {
-			/* Closed by the peer, or not FastCGI: libfcgi closed it. */
-			sv[1] = -1;
-			break;
-		}
-		c.finished = 0;
-		handle_request(&c.x);
-		pthread_mutex_lock(&c.lock);
-		while (!c.finished)
-			pthread_cond_wait(&c.cond, &c.lock);
-		pthread_mutex_unlock(&c.lock);
-		/* handle_request gave everything libfcgi allocated back. */
-		if (c.x.request.in != NULL || c.x.request.out != NULL ||
-		    c.x.request.err != NULL || c.x.request.paramsPtr != NULL) {
-			fprintf(stderr, "fuzz_fcgi: libfcgi request not freed\n");
-			abort();
-		}
-		if (route_counts_visit(c.x.route, c.x.method) &&
-		    !c.x.visit.failed)
-			expected_count++;
-		if (c.x.failed || !c.x.keep)
-			break;
-	}
-	if (sv[1] != -1) {
-		/* Out of libfcgi's hands: close it ourselves, as server.c. */
-		c.x.request.ipcFd = -1;
-		close(sv[1]);
-	}
-	FCGX_Free(&c.x.request, 0);
-	pthread_join(peer, NULL);
-	pthread_mutex_destroy(&c.lock);
-	pthread_cond_destroy(&c.cond);
+	peer_run(&p);
+	close(p.fd);
+	/* The server closed the connection: every answer is out. */
+	expected_count += answered_visits(&p);
+	free(p.got);
 
 	store_stats(store, &st);
 	if (st.count != expected_count) {

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Every row of the SPEC's HTTP table, through nginx: status, content type,
+# Every row of the README's HTTP table, through nginx: status, content type,
 # Cache-Control and X-Served-By, the exact body; HEAD with the same headers
 # and no body; 404 and 405 in JSON; query strings ignored for routing.
 . "$(dirname "$0")/../lib/it.sh"

@@ -1,11 +1,11 @@
 #!/bin/bash
 # /metrics: accepted by Prometheus' own parser and linter (promtool check
-# metrics), the metric names of doc/CONTRACT.md, values that agree with
+# metrics), the metric names the README lists, values that agree with
 # what was requested.
 . "$(dirname "$0")/../lib/it.sh"
 need promtool
 
-# The stored count's metric, as doc/CONTRACT.md names it.
+# The stored count's metric, as the README names it.
 count_metric=visits_total
 
 stack_start "$it_tmp" || bail_out "cannot start the stack"

@@ -37,7 +37,7 @@ REMOTE_ADDR REQUEST_METHOD REQUEST_URI SERVER_PROTOCOL " \
     "passes exactly the FastCGI params the program reads"
 
 # The upstream numbers.  Kept connections do not hold the program's
-# request threads (doc/CONTRACT.md, --threads), so they are not bounded by
+# request threads (doc/DESIGN.md), so they are not bounded by
 # them: load.sh checks that with 200 clients and one thread.
 is "$conf_workers" 2 "worker_processes 2"
 is "$conf_keepalive" 32 "upstream visits_fcgi keeps 32 idle connections per worker"

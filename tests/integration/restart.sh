@@ -57,12 +57,12 @@ ok $? "stack stops cleanly"
 fail_diag "$STACK_LOG_DIR/fcgi.log"
 fail_diag "$STACK_LOG_DIR/nginx.err"
 
-# SIGTERM with requests in flight, on the program's own socket.
+# SIGTERM with requests in flight, on raw FastCGI connections (no nginx).
 sock=$it_tmp/own.sock
 data=$it_tmp/data-own
 mkdir -p "$data"
 own_start "$sock" "$it_tmp/own.log" --data-dir "$data"
-ok $? "visits-fcgi --socket binds its socket and answers"
+ok $? "visits-serve starts visits-fcgi on its socket and it answers"
 pid=$own_pid
 is "$(stat -c %a "$sock")" 660 "the socket's mode is 0660"
 fcgi_client inflight "$sock" "$pid" --count 6 --uri /time \

@@ -1,8 +1,9 @@
 #!/bin/bash
-# The program on its own socket (--socket), without nginx: a stale socket
-# is replaced, a live one refused, a non-socket file left alone; two
-# processes on one data directory never race; the command line; malformed
-# FastCGI input never crashes or blocks the other requests.
+# The program as fcgi/visits-serve starts it (spawn-fcgi), without nginx:
+# a stale socket is replaced, a live one refused, a non-socket file left
+# alone, the socket removed at exit; two processes on one data directory
+# never race; the command line; malformed FastCGI input never crashes or
+# blocks the other requests.
 . "$(dirname "$0")/../lib/it.sh"
 
 sock=$it_tmp/v.sock
@@ -13,7 +14,7 @@ python3 -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$sock"
 [ -S "$sock" ]; ok $? "a stale socket file exists"
 own_start "$sock" "$it_tmp/a.log" --data-dir "$data"
-ok $? "visits-fcgi replaces a stale socket and serves"
+ok $? "visits-serve replaces a stale socket and the program serves"
 a=$own_pid
 is "$(stat -c %a "$sock")" 660 "its socket has mode 0660"
 inode=$(stat -c %i "$sock")
@@ -21,9 +22,9 @@ inode=$(stat -c %i "$sock")
 # A live socket: refused, the first program undisturbed.
 own_start "$sock" "$it_tmp/b.log" --data-dir "$it_tmp/other"
 exit_status "$own_pid" 10
-is "$status" 1 "a second program on a live socket exits 1"
-grep -q "$sock" "$it_tmp/b.log"; ok $? "and names the socket in its message"
-jq -e . "$it_tmp/b.log" >/dev/null 2>&1; ok $? "its message is JSON"
+[ "$status" != 0 ] && [ "$status" != timeout ]
+ok $? "a second start on a live socket is refused (status $status)"
+grep -q "already in use" "$it_tmp/b.log"; ok $? "and says the socket is in use"
 is "$(stat -c %i "$sock" 2>/dev/null)" "$inode" "the live socket is untouched"
 res=$(fcgi_client request "$sock")
 is "$(jq -r .status <<<"$res")" 200 "the first program still answers"
@@ -62,29 +63,34 @@ echo precious >"$it_tmp/file"
 own_start "$it_tmp/file" "$it_tmp/f.log" --data-dir "$data"
 exit_status "$own_pid" 10
 [ "$status" != 0 ] && [ "$status" != timeout ]
-ok $? "--socket on a regular file: refused (status $status)"
+ok $? "a regular file at VISITS_SOCKET: refused (status $status)"
 is "$(cat "$it_tmp/file")" precious "and the file is left alone"
 
 # The command line.
 "$VISITS_FCGI" --help >"$it_tmp/help" 2>&1
 ok $? "--help exits 0"
-for o in --socket --data-dir --timezone --durable --no-durable --threads \
-    --backlog --io-timeout --version VISITS_DATA_DIR VISITS_TIMEZONE \
-    VISITS_DURABLE VISITS_THREADS; do
+for o in --data-dir --timezone --durable --no-durable --threads \
+    --io-timeout --version VISITS_DATA_DIR VISITS_TIMEZONE \
+    VISITS_DURABLE VISITS_THREADS visits-serve; do
 	grep -q -- "$o" "$it_tmp/help"; ok $? "--help mentions $o"
 done
+! grep -q -- --socket "$it_tmp/help"
+ok $? "--help has no --socket: spawn-fcgi binds the socket"
+"$VISITS_FCGI" --data-dir "$data" </dev/null 2>"$it_tmp/nosock.log"
+is "$?" 2 "started without a socket on fd 0: exit 2"
+grep -q "visits-serve" "$it_tmp/nosock.log"; ok $? "and says to use visits-serve"
 v=$("$VISITS_FCGI" --version 2>&1)
 ok $? "--version exits 0"
 like "$v" '[0-9]+\.[0-9]+\.[0-9]+' "--version prints a version ($v)"
 # usage_status ARGS...: status := exit status of the program with ARGS.
 usage_status() {
-	"$VISITS_FCGI" "$@" --socket "$it_tmp/bad.sock" --data-dir "$data" \
-	    >/dev/null 2>&1 </dev/null &
+	VISITS_SOCKET=$it_tmp/bad.sock "$STACK_SRCDIR/fcgi/visits-serve" "$@" \
+	    --data-dir "$data" >/dev/null 2>&1 </dev/null &
 	it_own_pids+=($!)
 	exit_status $! 5
 }
 for bad in "--no-such-option" "--threads 0" "--threads x" \
-    "--io-timeout -1" "--backlog 0"; do
+    "--io-timeout -1" "--socket $it_tmp/x.sock"; do
 	# shellcheck disable=SC2086
 	usage_status $bad
 	is "$status" 2 "$bad: usage error, exit 2"

@@ -82,10 +82,6 @@ function programDefault(env) {
   return m ? m[1].trim() : undefined;
 }
 
-// fcgi/visits-serve: the socket it starts the program on, and checks
-const serveSocket = (read("fcgi/visits-serve")
-  .match(/\$\{VISITS_SOCKET:-([^}]+)\}/) ?? [])[1];
-
 // Containerfile: stages, final USER, CMD, STOPSIGNAL
 function containerfile(rel) {
   const text = read(rel).replace(/\\\n/g, " ");
@@ -118,6 +114,12 @@ function checkTimeoutMs() {
   const m = help.replace(/\s+/g, " ").match(/a 200 within (\d+) s/);
   return m ? Number(m[1]) * 1000 : NaN;
 }
+
+// fcgi/visits-serve, the one spawn-fcgi command line: its default socket
+// (VISITS_SOCKET) and the socket's mode.
+const serve = read("fcgi/visits-serve");
+const serveSocket = (serve.match(/\$\{VISITS_SOCKET:-([^}]+)\}/) ?? [])[1];
+const serveMode = (serve.match(/\s-M\s+(\S+)/) ?? [])[1];
 
 // --- helpers on the rendered objects ----------------------------------------------
 
@@ -233,6 +235,8 @@ for (const { name, file } of overlays) {
     expect(p, sock, "no socket path in fcgi/visits-serve");
     expect(p, nginx.socket.length === 1 && nginx.socket[0] === sock,
       `nginx.conf upstream ${nginx.socket} vs visits-serve's socket ${sock}`);
+    expect(p, serveMode === "0660",
+      `socket mode ${serveMode} in fcgi/visits-serve, not 0660`);
     const dir = sock ? path.posix.dirname(sock) : undefined;
     const vol = (c) => (c?.volumeMounts ?? []).find((m) => m.mountPath === dir);
     const a = vol(prog), b = vol(web);

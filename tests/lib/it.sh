@@ -14,8 +14,9 @@
 #   file_count              file_count := content of the counter file
 #   fcgi_client ARGS...     tests/lib/fcgi_client.py
 #   own_start SOCK LOG [ARGS...]
-#                           visits-fcgi --socket SOCK in the background
-#                           (own_pid); status 0 once it answers there
+#                           fcgi/visits-serve ARGS on SOCK, without nginx,
+#                           in the background (own_pid: the program's);
+#                           status 0 once it answers there
 #   own_stop PID [SIGNAL]   SIGTERM (or SIGNAL), then exit_status PID 15
 #   exit_status PID SECS    status := PID's exit status, or "timeout"
 #                           (then it is killed)
@@ -88,7 +89,7 @@ exit_status() {
 own_start() {
 	local sock=$1 log=$2 i
 	shift 2
-	"$VISITS_FCGI" --socket "$sock" "$@" 2>"$log" &
+	VISITS_SOCKET=$sock "$STACK_SRCDIR/fcgi/visits-serve" "$@" 2>"$log" &
 	own_pid=$!
 	it_own_pids+=("$own_pid")
 	for i in $(seq 200); do

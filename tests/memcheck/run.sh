@@ -32,7 +32,8 @@ vg=(valgrind --error-exitcode=99 --leak-check=full
     --errors-for-leak-kinds=definite --show-leak-kinds=definite
     --track-fds=no --num-callers=30 --suppressions="$here/valgrind.supp")
 
-# spawn-fcgi (and own_start) exec the program: the wrapper execs valgrind.
+# spawn-fcgi (fcgi/visits-serve) execs the program: the wrapper execs
+# valgrind.
 cat >"$tmp/visits-fcgi" <<WRAP
 #!/bin/sh
 exec ${vg[*]} --log-file="$tmp/vg/fcgi.%p.log" "$program" "\$@"

@@ -119,17 +119,17 @@ main(void)
 
 	buf_init(&b, storage, sizeof(storage));
 	buf_put_json_string(&b, "a\"b\\c\nd\x01" "e\x7f");
-	is_str(buf_cstr(&b), "\"a\\\"b\\\\c\\nd\\u0001e\\u007f\"",
+	is_str(b.data, "\"a\\\"b\\\\c\\nd\\u0001e\\u007f\"",
 	    "JSON escaping of quotes, backslashes and control bytes");
 	ok(!b.overflow, "no overflow");
 
 	buf_init(&b, storage, sizeof(storage));
 	buf_put_json_string(&b, "Москва");
-	is_str(buf_cstr(&b), "\"Москва\"", "UTF-8 passes through");
+	is_str(b.data, "\"Москва\"", "UTF-8 passes through");
 
 	buf_init(&b, storage, sizeof(storage));
 	buf_put_html(&b, "<a href=\"x\">&'</a>");
-	is_str(buf_cstr(&b),
+	is_str(b.data,
 	    "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;",
 	    "HTML escaping");
 
@@ -137,14 +137,14 @@ main(void)
 	buf_put_u64(&b, 0);
 	buf_puts(&b, " ");
 	buf_put_u64(&b, UINT64_MAX);
-	is_str(buf_cstr(&b), "0 18446744073709551615", "u64 edges");
+	is_str(b.data, "0 18446744073709551615", "u64 edges");
 
 	buf_init(&b, tiny, sizeof(tiny));
 	buf_puts(&b, "1234567");
 	ok(!b.overflow, "7 bytes fit in 8 (NUL kept)");
 	buf_puts(&b, "8");
 	ok(b.overflow, "the 8th byte overflows");
-	is_str(buf_cstr(&b), "1234567", "content kept, not truncated "
+	is_str(b.data, "1234567", "content kept, not truncated "
 	    "midway");
 	buf_puts(&b, "");
 	ok(b.overflow, "overflow is sticky");
@@ -152,7 +152,7 @@ main(void)
 	buf_init(&b, tiny, sizeof(tiny));
 	buf_printf(&b, "%s", "123456789");
 	ok(b.overflow, "printf overflow detected");
-	is_str(buf_cstr(&b), "", "and nothing half-written");
+	is_str(b.data, "", "and nothing half-written");
 
 	test_write_interrupted();
 	return tap_done();

@@ -32,7 +32,6 @@ main(void)
 	unsetenv("VISITS_TIMEZONE");
 	unsetenv("VISITS_DURABLE");
 	unsetenv("VISITS_THREADS");
-	unsetenv("VISITS_BACKLOG");
 	unsetenv("VISITS_IO_TIMEOUT");
 
 	is_int(parse(&opt, err, sizeof(err), NULL), OPTIONS_OK, "defaults");
@@ -40,7 +39,6 @@ main(void)
 	is_str(opt.timezone, "Europe/Moscow", "Moscow time");
 	ok(opt.durable, "durable by default");
 	is_int(opt.threads, 1, "1 request thread");
-	ok(opt.socket_path == NULL, "fd 0 by default");
 
 	setenv("VISITS_DATA_DIR", "/env/data", 1);
 	setenv("VISITS_TIMEZONE", "UTC", 1);
@@ -53,12 +51,11 @@ main(void)
 	is_int(opt.threads, 8, "VISITS_THREADS");
 
 	is_int(parse(&opt, err, sizeof(err), "-d", "/flag", "--durable",
-	    "--threads", "64", "-s", "/run/x.sock", "--io-timeout", "0",
-	    NULL), OPTIONS_OK, "flags");
+	    "--threads", "64", "--io-timeout", "0", NULL), OPTIONS_OK,
+	    "flags");
 	is_str(opt.data_dir, "/flag", "flags beat the environment");
 	ok(opt.durable, "--durable beats VISITS_DURABLE=0");
 	is_int(opt.threads, 64, "--threads");
-	is_str(opt.socket_path, "/run/x.sock", "--socket");
 	is_int(opt.io_timeout, 0, "--io-timeout 0");
 
 	is_int(parse(&opt, err, sizeof(err), "--data-dir=/eq", NULL),
@@ -84,8 +81,11 @@ main(void)
 	is_int(parse(&opt, err, sizeof(err), "--frobnicate", NULL),
 	    OPTIONS_ERROR, "unknown flag");
 	has_str(err, "--frobnicate", "error names it");
-	is_int(parse(&opt, err, sizeof(err), "--socket", NULL),
+	is_int(parse(&opt, err, sizeof(err), "--data-dir", NULL),
 	    OPTIONS_ERROR, "missing value");
+	has_str(err, "needs a value", "error says so");
+	is_int(parse(&opt, err, sizeof(err), "--socket", "/run/x.sock", NULL),
+	    OPTIONS_ERROR, "no --socket: spawn-fcgi binds the socket");
 	is_int(parse(&opt, err, sizeof(err), "extra", NULL),
 	    OPTIONS_ERROR, "stray argument");
 	is_int(parse(&opt, err, sizeof(err), "-d", "", NULL),

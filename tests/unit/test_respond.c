@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "respond.h"
+#include "store_wait.h"
 #include "tap.h"
 
 static struct app	app;
@@ -13,8 +14,8 @@ static char		storage[65536];
 
 /*
  * What handler.c does: store a visit first, then answer; /visits and
- * /readyz from the store's answer (here the blocking calls, which wait
- * for the store thread as handler.c's callback does).
+ * /readyz from the store's answer (store_wait.h: the test thread waits
+ * for the store thread's done() callback).
  */
 static struct reply *
 ask(enum method m, const char *path)
@@ -27,13 +28,13 @@ ask(enum method m, const char *path)
 
 	buf_init(&r.body, storage, sizeof(storage));
 	if (route_counts_visit(route, m)) {
-		rc = store_visit(app.store, &n, err, sizeof(err));
+		rc = visit_wait(app.store, &n, err, sizeof(err));
 		respond_visit(&app, route, rc == 0 ? NULL : err, &r);
 	} else if (m != METHOD_OTHER && route == ROUTE_VISITS) {
-		rc = store_read(app.store, &n, err, sizeof(err));
+		rc = count_wait(app.store, &n, err, sizeof(err));
 		respond_count(n, rc == 0 ? NULL : err, &r);
 	} else if (m != METHOD_OTHER && route == ROUTE_READYZ) {
-		rc = store_check(app.store, err, sizeof(err));
+		rc = ready_wait(app.store, err, sizeof(err));
 		respond_ready(rc == 0 ? NULL : err, &r);
 	} else
 		respond(&app, m, route, &r);
@@ -46,7 +47,7 @@ count(void)
 	uint64_t	n = 0;
 	char		err[512];
 
-	store_read(app.store, &n, err, sizeof(err));
+	count_wait(app.store, &n, err, sizeof(err));
 	return n;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_wait.h"
 #include "tap.h"
 
 /* Faults, armed by the tests.  Log lines on stderr are never failed. */
@@ -186,14 +187,14 @@ test_counting(void)
 
 	unlink(file);
 	s = open_store(1);
-	ok(store_read(s, &n, err, sizeof(err)) == 0 && n == 0,
+	ok(count_wait(s, &n, err, sizeof(err)) == 0 && n == 0,
 	    "a missing file is a count of 0");
 	is_str(file_bytes(), "<missing>", "reading does not create the file");
-	ok(store_visit(s, &n, err, sizeof(err)) == 0, "first visit");
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0, "first visit");
 	is_u64(n, 1, "is visit 1");
 	is_str(file_bytes(), "1\n", "the file says 1 and a newline");
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 2, "visit 2");
-	ok(store_check(s, err, sizeof(err)) == 0, "ready");
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 2, "visit 2");
+	ok(ready_wait(s, err, sizeof(err)) == 0, "ready");
 	is_str(file_bytes(), "2\n", "a check does not count");
 
 	again = store_open(dir, 1, &r, err, sizeof(err));
@@ -203,16 +204,16 @@ test_counting(void)
 	store_close(s);
 
 	s = open_store(0);
-	ok(store_read(s, &n, err, sizeof(err)) == 0 && n == 2,
+	ok(count_wait(s, &n, err, sizeof(err)) == 0 && n == 2,
 	    "the count survives a reopen");
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 3,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 3,
 	    "and goes on (not durable)");
 	store_close(s);
 	is_str(file_bytes(), "3\n", "closed with 3");
 
 	s = open_store(1);
 	put_file("100\n", 4);
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 101,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 101,
 	    "a valid count written by someone else is taken up (%llu)",
 	    (unsigned long long)n);
 	store_close(s);
@@ -233,14 +234,14 @@ test_close_syncs(void)
 
 	snprintf(moved, sizeof(moved), "%s.moved", dir);
 	s = open_store(0);
-	ok(store_visit(s, &n, err, sizeof(err)) == 0, "not durable: counted");
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0, "not durable: counted");
 	fsynced_file = fsynced_dir = 0;
 	ok(store_close(s) == 0, "close syncs the count");
 	ok(fsynced_file == ino_of(file), "the counter file is synced at close");
 	ok(fsynced_dir == dir_ino, "and its directory");
 
 	s = open_store(0);
-	ok(store_visit(s, &n, err, sizeof(err)) == 0, "counted again");
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0, "counted again");
 	if (rename(dir, moved) == -1)
 		abort();
 	fsynced_file = fsynced_dir = 0;
@@ -250,7 +251,7 @@ test_close_syncs(void)
 		abort();
 
 	s = open_store(0);
-	ok(store_visit(s, &n, err, sizeof(err)) == 0, "counted a third time");
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0, "counted a third time");
 	fail_fsync_errno = EIO;
 	ok(store_close(s) == -1, "a failed sync at close is reported");
 	fail_fsync_errno = 0;
@@ -312,12 +313,12 @@ check_refused(const char *what, const char *expect_in_error)
 	int		 had = lstat(file, &before) == 0;
 
 	s = open_store(1);
-	ok(store_visit(s, &n, err, sizeof(err)) == -1, "%s: visit refused",
+	ok(visit_wait(s, &n, err, sizeof(err)) == -1, "%s: visit refused",
 	    what);
 	has_str(err, expect_in_error, "%s: error says why", what);
 	has_str(err, dir, "%s: error names the file", what);
-	ok(store_check(s, err, sizeof(err)) == -1, "%s: not ready", what);
-	ok(store_read(s, &n, err, sizeof(err)) == -1, "%s: no count to "
+	ok(ready_wait(s, err, sizeof(err)) == -1, "%s: not ready", what);
+	ok(count_wait(s, &n, err, sizeof(err)) == -1, "%s: no count to "
 	    "show", what);
 	ok(had && lstat(file, &after) == 0 && after.st_ino == before.st_ino &&
 	    after.st_size == before.st_size &&
@@ -330,7 +331,7 @@ check_refused(const char *what, const char *expect_in_error)
 	else
 		unlink(file);
 	put_file("41\n", 3);
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 42,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 42,
 	    "%s: fixed, counting resumes at 42 without a restart", what);
 	store_close(s);
 }
@@ -375,9 +376,9 @@ test_maximum(void)
 
 	put_file("18446744073709551614\n", 21);
 	s = open_store(1);
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == UINT64_MAX,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == UINT64_MAX,
 	    "counts up to the maximum");
-	ok(store_visit(s, &n, err, sizeof(err)) == -1, "never wraps");
+	ok(visit_wait(s, &n, err, sizeof(err)) == -1, "never wraps");
 	has_str(err, "maximum", "says it is at the maximum");
 	is_str(file_bytes(), "18446744073709551615\n", "file keeps the max");
 	store_close(s);
@@ -394,17 +395,17 @@ check_fault(int *fault, int errnum, const char *what, const char *expect)
 	put_file("7\n", 2);
 	s = open_store(1);
 	*fault = errnum;
-	ok(store_visit(s, &n, err, sizeof(err)) == -1, "%s: visit refused",
+	ok(visit_wait(s, &n, err, sizeof(err)) == -1, "%s: visit refused",
 	    what);
 	has_str(err, expect, "%s: error says %s", what, expect);
 	is_str(file_bytes(), "7\n", "%s: the file still says 7", what);
-	ok(store_check(s, err, sizeof(err)) == -1, "%s: not ready", what);
-	ok(store_read(s, &n, err, sizeof(err)) == 0 && n == 7,
+	ok(ready_wait(s, err, sizeof(err)) == -1, "%s: not ready", what);
+	ok(count_wait(s, &n, err, sizeof(err)) == 0 && n == 7,
 	    "%s: the last good count is still shown", what);
 	*fault = 0;
-	ok(store_check(s, err, sizeof(err)) == 0, "%s: ready again once the "
+	ok(ready_wait(s, err, sizeof(err)) == 0, "%s: ready again once the "
 	    "fault is gone", what);
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 8,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 8,
 	    "%s: the refused visit was not counted", what);
 	store_close(s);
 	ok(access(dir, F_OK) == 0 && faccessat(AT_FDCWD, file, F_OK, 0) == 0,
@@ -438,13 +439,13 @@ test_faults(void)
 	put_file("7\n", 2);
 	s = open_store(1);
 	short_writes = 1;
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 8,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 8,
 	    "a short write is completed");
 	is_str(file_bytes(), "8\n", "with the whole number");
 	/* A short write then ENOSPC is a failure, file untouched. */
 	short_writes = 1;
 	fail_write_errno = ENOSPC;
-	ok(store_visit(s, &n, err, sizeof(err)) == -1,
+	ok(visit_wait(s, &n, err, sizeof(err)) == -1,
 	    "a short write then ENOSPC fails");
 	fail_write_errno = 0;
 	short_writes = 0;
@@ -458,12 +459,12 @@ test_faults(void)
 	put_file("7\n", 2);
 	s = open_store(1);
 	fail_fsync_errno = EIO;
-	ok(store_visit(s, &n, err, sizeof(err)) == -1,
+	ok(visit_wait(s, &n, err, sizeof(err)) == -1,
 	    "a failed directory sync refuses the visit");
 	has_str(err, "sync directory", "and says so");
 	is_str(file_bytes(), "7\n", "the old count is put back");
 	fail_fsync_errno = 0;
-	ok(store_visit(s, &n, err, sizeof(err)) == 0,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0,
 	    "then counting resumes");
 	is_u64(n, 8, "and the refused visit was not counted");
 	store_close(s);
@@ -491,22 +492,22 @@ test_temp_file(void)
 		put_file("7\n", 2);
 		first = ino_of(file);
 		s = open_store(durable);
-		ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 8,
+		ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 8,
 		    "durable=%d: counted 8", durable);
 		is_str(file_bytes(), "8\n", "durable=%d: the file says 8",
 		    durable);
 		ok(ino_of(tmp) == first, "durable=%d: visits.tmp is the "
 		    "previous counter file (exchanged)", durable);
-		ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 9 &&
+		ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 9 &&
 		    ino_of(file) == first, "durable=%d: the next update "
 		    "rewrote it and exchanged them back", durable);
 
 		/* A reader holds the counter file open across two updates. */
 		reader = open(file, O_RDONLY);
-		ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 10 &&
+		ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 10 &&
 		    ino_of(tmp) == first, "durable=%d: with a reader, the "
 		    "update exchanged the files", durable);
-		ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 11,
+		ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 11,
 		    "durable=%d: counted 11", durable);
 		len = pread(reader, got, sizeof(got) - 1, 0);
 		got[len < 0 ? 0 : len] = '\0';
@@ -524,7 +525,7 @@ test_temp_file(void)
 	s = open_store(1);
 	unlink(other);
 	ok(link(tmp, other) == 0, "visits.tmp linked as 'other'");
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 12,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 12,
 	    "counted 12 with a linked visits.tmp");
 	is_str(file_bytes(), "12\n", "the file says 12");
 	{
@@ -548,25 +549,25 @@ test_temp_file(void)
 		if (fd != -1)
 			close(fd);
 	}
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 13,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 13,
 	    "counted 13");
 	is_str(file_bytes(), "13\n", "the file says exactly 13");
 
 	/* A FIFO in its place neither hangs nor stops counting. */
 	unlink(tmp);
 	ok(mkfifo(tmp, 0600) == 0, "visits.tmp is a FIFO");
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 14,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 14,
 	    "counted 14 past the FIFO");
 	is_str(file_bytes(), "14\n", "the file says 14");
 
 	/* A directory in its place: refused, then counting again. */
 	unlink(tmp);
 	ok(mkdir(tmp, 0700) == 0, "visits.tmp is a directory");
-	ok(store_visit(s, &n, err, sizeof(err)) == -1, "the visit is refused");
+	ok(visit_wait(s, &n, err, sizeof(err)) == -1, "the visit is refused");
 	has_str(err, "visits.tmp", "the error names visits.tmp");
 	is_str(file_bytes(), "14\n", "the file still says 14");
 	rmdir(tmp);
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 15,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 15,
 	    "counted 15 once the directory is gone");
 	store_close(s);
 	unlink(tmp);
@@ -584,20 +585,20 @@ test_missing_dir(void)
 	snprintf(dir, sizeof(dir), "%s", sub);
 	snprintf(file, sizeof(file), "%s/visits", sub);
 	s = open_store(1);
-	ok(store_visit(s, &n, err, sizeof(err)) == -1,
+	ok(visit_wait(s, &n, err, sizeof(err)) == -1,
 	    "no data directory: refused");
 	has_str(err, "does not exist", "says the directory is missing");
 	mkdir(sub, 0755);
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 1,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 1,
 	    "directory created: counting starts at 1");
 	/* The directory is replaced under us: the new one is read. */
 	unlink(file);
 	rmdir(sub);
-	ok(store_visit(s, &n, err, sizeof(err)) == -1,
+	ok(visit_wait(s, &n, err, sizeof(err)) == -1,
 	    "directory removed: refused");
 	mkdir(sub, 0755);
 	put_file("50\n", 3);
-	ok(store_visit(s, &n, err, sizeof(err)) == 0 && n == 51,
+	ok(visit_wait(s, &n, err, sizeof(err)) == 0 && n == 51,
 	    "a new directory at the path is locked and read");
 	store_close(s);
 	unlink(file);
@@ -627,7 +628,7 @@ visitor(void *arg)
 
 	(void)arg;
 	for (i = 0; i < visits_each; i++) {
-		if (store_visit(shared, &n, err, sizeof(err)) == -1 ||
+		if (visit_wait(shared, &n, err, sizeof(err)) == -1 ||
 		    n == 0 || n > (uint64_t)(THREADS * visits_each))
 			__atomic_fetch_add(&thread_failures, 1,
 			    __ATOMIC_RELAXED);
@@ -662,7 +663,7 @@ test_threads(int durable, int each)
 	    durable ? "durable" : "not durable");
 	is_int(dupes, 0, "%s: every visit got its own number",
 	    durable ? "durable" : "not durable");
-	ok(store_read(shared, &n, err, sizeof(err)) == 0 &&
+	ok(count_wait(shared, &n, err, sizeof(err)) == 0 &&
 	    n == (uint64_t)(THREADS * each), "%s: %d threads x %d visits = %d",
 	    durable ? "durable" : "not durable", THREADS, each,
 	    THREADS * each);
