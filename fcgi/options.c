@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "options.h"
 
 static enum options_result options_env(struct options *, char *, size_t);
@@ -18,7 +19,8 @@ static void	usage(FILE *);
 enum {
 	OPT_DURABLE = 256,
 	OPT_NO_DURABLE,
-	OPT_IO_TIMEOUT
+	OPT_IO_TIMEOUT,
+	OPT_CHECK
 };
 
 static const struct option long_options[] = {
@@ -28,6 +30,7 @@ static const struct option long_options[] = {
 	{ "no-durable",	no_argument,		NULL, OPT_NO_DURABLE },
 	{ "threads",	required_argument,	NULL, 't' },
 	{ "io-timeout",	required_argument,	NULL, OPT_IO_TIMEOUT },
+	{ "check",	required_argument,	NULL, OPT_CHECK },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 }
@@ -60,13 +63,16 @@ usage(FILE *out)
 "      --io-timeout SECONDS drop a FastCGI connection that stalls this long\n"
 "                           in the middle of a request; 0 waits forever\n"
 "                           [VISITS_IO_TIMEOUT, default %d]\n"
+"      --check SOCKET       ask the program serving SOCKET for /healthz\n"
+"                           over FastCGI; exit 0 on a 200 within %d s, else\n"
+"                           1 (the liveness check: visits-serve --check)\n"
 "  -h, --help               show this help and exit\n"
 "  -V, --version            show the version and exit\n"
 "\n"
 "SIGTERM or SIGINT: stop accepting, finish the requests in flight, make the\n"
 "count durable, remove the socket and exit 0.\n",
 	    DEFAULT_DATA_DIR, DEFAULT_TIMEZONE, DEFAULT_THREADS, MAX_THREADS,
-	    DEFAULT_IO_TIMEOUT);
+	    DEFAULT_IO_TIMEOUT, CHECK_TIMEOUT_MS / 1000);
 }
 
 /* Like OpenBSD's strtonum(): the whole string, in range, or failure. */
@@ -180,6 +186,9 @@ options_parse(struct options *opt, int argc, char **argv, char *errbuf,
 				    "86400", optarg);
 				return OPTIONS_ERROR;
 			}
+			break;
+		case OPT_CHECK:
+			opt->check_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
