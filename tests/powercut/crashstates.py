@@ -219,7 +219,7 @@ def main():
     run(["cp", "--sparse=always", a.base, ckpt])
     ckfd = os.open(ckpt, os.O_WRONLY)
     at = 0              # gaps applied to ckpt
-    failed, lost_max, values, shown = 0, 0, set(), 0
+    failed, lost_max, values, shown, kinds = 0, 0, set(), 0, {}
     for k, sub in states:
         while at < k:
             lo, hi = gaps[at]
@@ -238,15 +238,19 @@ def main():
         # flush; that may be there: sent before the state's end.
         must = bisect.bisect_right(acked, bounds[k]) if k > 0 else 0
         may = bisect.bisect_left(sent, bounds[k + 1])
+        kind = "bad file"
         if problem is None:
             values.add(value)
             if value > may:
                 problem = "count %d > %d visits sent" % (value, may)
+                kind = "too high"
             elif a.durable and value < must:
                 problem = "count %d < %d visits acknowledged: %d lost" % (
                     value, must, must - value)
+                kind = "lost"
                 lost_max = max(lost_max, must - value)
         if problem is not None:
+            kinds[kind] = kinds.get(kind, 0) + 1
             if a.keep and not failed:
                 run(["cp", "--sparse=always", image, a.keep])
             failed += 1
@@ -260,12 +264,16 @@ def main():
     if os.path.exists(image):
         os.unlink(image)
     print("crashstates: %s%s: %d writes, %d flushes, %d visits sent, %d "
-          "acknowledged; %d crash states (of %d), %d failed, most visits "
-          "lost %d, counts seen %d..%d; %.0fs" % (
+          "acknowledged; %d crash states (of %d), %d failed (%d with "
+          "acknowledged visits lost, at most %d; %d with a file that does "
+          "not mount, check, read or parse; %d too high), counts seen "
+          "%d..%d; %.0fs" % (
               a.fs, " durable" if a.durable else "", len(writes),
               len(flushes), len(sent), len(acked), len(states), total,
-              failed, lost_max, min(values, default=0),
-              max(values, default=0), time.monotonic() - start))
+              failed, kinds.get("lost", 0), lost_max,
+              kinds.get("bad file", 0), kinds.get("too high", 0),
+              min(values, default=0), max(values, default=0),
+              time.monotonic() - start))
     return 1 if failed else 0
 
 
