@@ -60,6 +60,8 @@ CHECKER = {
     "xfs": ["xfs_repair", "-n"],
     "btrfs": ["btrfs", "check"],
 }
+FINDING = re.compile(r"would|error|corrupt|bad|differences|wrong|fix\?",
+                     re.I)
 MOUNT_OPTS = {"ext4": [], "xfs": ["-o", "nouuid"], "btrfs": []}
 
 
@@ -168,8 +170,12 @@ def check_state(fs, image, mnt):
                 sys.exit("crashstates: umount: " + u.stdout.strip())
         c = run(CHECKER[fs] + [dev])
         if c.returncode != 0:
+            # What the checker found, not its progress lines.
+            found = [line.strip() for line in c.stdout.splitlines()
+                     if FINDING.search(line)] or \
+                c.stdout.strip().splitlines()[-3:]
             return None, "%s: %s" % (" ".join(CHECKER[fs]),
-                                     c.stdout.strip()[-300:])
+                                     " / ".join(found)[:300])
         if text is None:
             return 0, None
         if isinstance(text, OSError):
