@@ -114,7 +114,11 @@ def apply(fd, m, chunks):
 
 def build(ckpt, image, m, chunks):
     """image := ckpt (every write up to the state's last flush), then
-    chunks (the subset of the writes after it)."""
+    chunks (the subset of the writes after it).  Always a new file: a
+    loop device whose detach another program deferred still writes its
+    cache back to the file it had, which must not be the next state."""
+    if os.path.exists(image):
+        os.unlink(image)
     r = run(["cp", "--sparse=always", ckpt, image])
     if r.returncode != 0:
         sys.exit("crashstates: cp: " + r.stdout.strip())
