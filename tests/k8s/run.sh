@@ -144,6 +144,8 @@ if [ -f "$tmp/minikube.yaml" ]; then
 	    'program waits' 's/\[ \$i -lt 52 \]/[ $i -lt 10 ]/'
 	expect_caught "a storage class other than standard on minikube" policy \
 	    'not standard' 's/storageClassName: standard/storageClassName: fast/'
+	expect_caught "/cluster asking another name than the headless Service" \
+	    policy 'VISITS_PEERS' 's/value: visits-headless$/value: visits/'
 fi
 
 finish
