@@ -35,6 +35,7 @@
 #define NS_PER_MS	1000000LL
 #define REFRESH_NS	(1000 * NS_PER_MS)	/* at most once a second */
 #define ACTIVE_NS	(5000 * NS_PER_MS)	/* after the last /cluster */
+#define STOP_WAIT_S	2	/* for a refresh stuck in the resolver */
 #define ANSWER_MAX	1024	/* nginx's headers and {"visits":N} fit */
 #define STR(x)		#x
 #define XSTR(x)		STR(x)
@@ -488,17 +489,31 @@ cluster_start(const char *service, unsigned port, const char *hostname,
 	return c;
 }
 
-/* After the last request: a refresh in progress ends by its deadline. */
+/*
+ * After the last request.  The pods' answers have a deadline, the
+ * resolver has its own (resolv.conf's timeouts times the search domains
+ * can exceed the pod's grace period): a thread still in getaddrinfo()
+ * after a while is left to the process's exit.
+ */
 void
 cluster_stop(struct cluster *c)
 {
+	struct timespec	until;
+
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->stopping = 1;
 	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
-	pthread_join(c->thread, NULL);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_WAIT_S;
+	if (pthread_timedjoin_np(c->thread, NULL, &until) != 0) {
+		log_warn("cluster_stop_slow", "the view's refresh of %s is "
+		    "still resolving after %d s: not waiting for it",
+		    c->service, STOP_WAIT_S);
+		return;
+	}
 	cluster_release(c, c->view);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);

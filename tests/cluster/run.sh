@@ -60,13 +60,20 @@ cleanup() {
 	for i in "${!host_pids[@]}"; do
 		wait "${host_pids[$i]}" 2>/dev/null
 	done
-	[ -z "$dns_pid" ] || { kill "$dns_pid" 2>/dev/null; wait "$dns_pid"; }
+	if [ -n "$dns_pid" ]; then
+		kill -CONT "$dns_pid" 2>/dev/null
+		kill "$dns_pid" 2>/dev/null
+		wait "$dns_pid"
+	fi
 	for ((i = 0; i < HOSTS; i++)); do
 		for p in $(ip netns pids "$id-$i" 2>/dev/null); do
 			kill -KILL "$p" 2>/dev/null
 		done
 		ip netns del "$id-$i" 2>/dev/null
 		rm -rf "/etc/netns/$id-$i"
+	done
+	for p in $(ip netns pids "$hub" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null
 	done
 	ip netns del "$hub" 2>/dev/null
 	rm -rf "$tmp"
@@ -91,14 +98,15 @@ for ((i = 0; i < HOSTS; i++)); do
 	ip -n "$ns" addr add "$(addr_of "$i")/24" dev eth0
 	ip -n "$ns" link set eth0 up
 	# ip netns exec mounts this over /etc/resolv.conf: the pod's
-	# resolver, with Kubernetes' search domains.
+	# resolver, with Kubernetes' search domains and ndots, and glibc's
+	# default timeouts (5 s, 2 attempts), as in a pod.
 	mkdir -p "/etc/netns/$ns"
 	printf 'nameserver %s\nsearch %s svc.cluster.local cluster.local\n%s\n' \
-	    "$net.1" "$DOMAIN" "options timeout:1 attempts:1" \
-	    >"/etc/netns/$ns/resolv.conf"
+	    "$net.1" "$DOMAIN" "options ndots:5" >"/etc/netns/$ns/resolv.conf"
 	records+=("--host-record=$PEERS.$DOMAIN,$(addr_of "$i")")
 done
-in_hub dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
+# Started here, not through in_hub: $! is then dnsmasq itself.
+ip netns exec "$hub" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
     --no-hosts --bind-interfaces --listen-address="$net.1" --pid-file= \
     --user=root --log-facility="$tmp/dnsmasq.log" --log-queries \
     "${records[@]}" &
@@ -292,5 +300,26 @@ wait_view 0 '.pods[] | select(.name == "visits-2") | .error |
 ok $? "a stopped host is listed as refusing (after ${waited}s)"
 is "$(jq -c '[.pods[] | select(has("visits")) | .name]' <<<"$body")" \
     '["visits-0","visits-1"]' "while the others still answer"
+
+# The DNS server hangs: the refreshes wait in the resolver (up to 5 s
+# times 2 attempts times 4 names), the answers do not, and SIGTERM still
+# stops a host at once.
+get 1 /cluster
+kill -STOP "$dns_pid"
+sleep 2
+get 0 /cluster
+[ "$ms" -lt 250 ] && jq -e '.pods | length == 3' >/dev/null <<<"$body"
+ok $? "with DNS hung, /cluster answers from the last view (${ms} ms)"
+start_ms=$(date +%s%3N)
+kill -TERM "${host_pids[1]}"
+wait "${host_pids[1]}"
+status=$?
+unset 'host_pids[1]'
+took=$(($(date +%s%3N) - start_ms))
+[ "$status" = 0 ] && [ "$took" -lt 8000 ]
+ok $? "SIGTERM stops a host whose refresh is stuck in the resolver (status $status, ${took} ms)"
+grep -q cluster_stop_slow "$tmp/h1/out.log"
+ok $? "and it says that it did not wait for the resolver"
+kill -CONT "$dns_pid"
 
 done_summary
