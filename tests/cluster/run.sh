@@ -14,6 +14,10 @@
 # and "N passed, N failed"; status 0 only if all passed.
 #
 #   VISITS_SCREENSHOT=FILE  also save a screenshot of the page there
+#   --bench  no checks: wrk from the hub on visits-0, 5 s each of
+#            /visits, / and /cluster, three rounds interleaved, then a
+#            10 s flood of /cluster and how often the other hosts were
+#            asked meanwhile (doc/PERFORMANCE.md, "The cluster view")
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -167,6 +171,46 @@ for ((i = 0; i < HOSTS; i++)); do
 done
 pass "$HOSTS hosts in their own namespaces serve on port $PORT"
 
+# asked_by_0 I: n := the /visits requests from visits-0 in host I's
+# nginx access log (flushed every second).
+asked_by_0() {
+	local line="\"remote_addr\":\"$(addr_of 0)\",\"method\":\"GET\","
+	n=$(grep -c "$line\"uri\":\"/visits\"" "$tmp/h$1/out.log")
+}
+
+if [ "${1:-}" = --bench ]; then
+	need wrk
+	for ((i = 0; i < HOSTS; i++)); do
+		get "$i" /time
+	done
+	for round in 1 2 3; do
+		for path in /visits / /cluster; do
+			echo "# round $round: wrk -t2 -c16 -d5s --latency $path"
+			in_hub wrk -t2 -c16 -d5s --latency \
+			    "http://$(addr_of 0):$PORT$path" |
+			    grep -E 'Latency  |50%|99%|Requests/sec'
+		done
+	done
+	sleep 6		# nobody asked for 5 s: the view rests
+	asked_by_0 1
+	before1=$n
+	asked_by_0 2
+	before2=$n
+	t0=$(date +%s%3N)
+	echo "# wrk -t2 -c64 -d10s /cluster"
+	in_hub wrk -t2 -c64 -d10s "http://$(addr_of 0):$PORT/cluster" |
+	    grep -E 'requests in|Requests/sec'
+	sleep 1.5
+	asked_by_0 1
+	n1=$((n - before1))
+	asked_by_0 2
+	echo "# meanwhile ($(($(date +%s%3N) - t0)) ms, the access logs'" \
+	    "lag included) visits-0 asked visits-1 $n1 times, visits-2" \
+	    "$((n - before2)) times"
+	done_summary
+	exit
+fi
+
 # Host i counts i + 1 visits.
 for ((i = 0; i < HOSTS; i++)); do
 	for ((k = 0; k <= i; k++)); do
@@ -197,14 +241,9 @@ grep -q "query\[A\] $PEERS.$DOMAIN" "$tmp/dnsmasq.log"
 ok $? "the short name went to the DNS server through the search domains"
 
 # A flood of /cluster on visits-0: the other hosts are asked no more
-# than once a second, however many ask.  Counted in their nginx access
-# logs (flushed every second), from visits-0's address only: visits-2
-# asks too while someone asks it.
+# than once a second, however many ask.  Counted in their access logs,
+# from visits-0's address only: visits-2 asks too while someone asks it.
 flood_s=4
-asked_by_0() {
-	local line="\"remote_addr\":\"$(addr_of 0)\",\"method\":\"GET\","
-	n=$(grep -c "$line\"uri\":\"/visits\"" "$tmp/h$1/out.log")
-}
 sleep 1.5
 t0=$(date +%s%3N)
 asked_by_0 1
