@@ -361,4 +361,13 @@ grep -q cluster_stop_slow "$tmp/h1/out.log"
 ok $? "and it says that it did not wait for the resolver"
 kill -CONT "$dns_pid"
 
+kill -TERM "${host_pids[0]}"
+wait "${host_pids[0]}"
+is "$?" 0 "the last host stops cleanly"
+unset 'host_pids[0]'
+# A sanitizer build (VISITS_FCGI=build-asan/...) reports in these logs.
+bad=$(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+    "$tmp"/h*/out.log)
+is "$bad" "" "no sanitizer report in any host's log"
+
 done_summary
