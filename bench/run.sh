@@ -4,8 +4,8 @@
 #   bench/run.sh            the benchmark (./dev bench builds first, then
 #                           runs this); about 2 minutes with the defaults
 #   bench/run.sh --smoke    1 round, 1 s a case: checks that every
-#                           measurement was made (never how fast); TAP,
-#                           then "N passed, N failed"; status 0 if all ran
+#                           measurement was made (never how fast); TAP;
+#                           status 0 if all ran
 #
 # Two stacks (tests/lib/stack.sh: nginx + spawn-fcgi + visits-fcgi on free
 # ports of 127.0.0.1, in a directory under $TMPDIR), one --durable, one
@@ -41,10 +41,12 @@
 #   CONNS="32 64"  wrk connection counts
 #   THREADS=2      wrk threads
 #   STARTS=5       start-to-first-answer repetitions
-#   STORE_SECONDS=0.5  seconds per way and round of bench/store-bench.c
-#                  (built with cc: the cost of one counter file update
-#                  in each of its ways, synced or not, in the data
-#                  directory's filesystem); 0 skips it
+#   STORE_SECONDS=0.5  seconds per way and round of bench/store-bench
+#                  (the cost of one counter file update in each of its
+#                  ways, synced or not, in the data directory's
+#                  filesystem); 0 skips it
+#   STORE_BENCH    that program [bench/store-bench in VISITS_FCGI's build
+#                  tree; make bench/store-bench builds it]
 #   VISITS_FCGI    the program [build/fcgi/visits-fcgi]; it is copied
 #                  first, so a rebuild during the run changes nothing
 #   TMPDIR         where the stacks live; the counter files are there, so
@@ -94,7 +96,7 @@ say() {
 die() {
 	if [ $smoke = 1 ]; then
 		fail "$*"
-		done_summary
+		done_testing
 	else
 		echo "$prog: $*" >&2
 	fi
@@ -131,6 +133,7 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vbench.XXXXXX") ||
 	die "cannot create a directory under ${TMPDIR:-/tmp}"
 cp "$VISITS_FCGI" "$tmp/visits-fcgi" || die "cannot copy $VISITS_FCGI"
+: "${STORE_BENCH:=$(dirname "$VISITS_FCGI")/../bench/store-bench}"
 prog_src=$VISITS_FCGI
 VISITS_FCGI=$tmp/visits-fcgi
 export VISITS_FCGI
@@ -510,11 +513,7 @@ store_ok=skipped
 if [ "$STORE_SECONDS" != 0 ] && [ "$STORE_SECONDS" != 0.0 ]; then
 	store_ok=0
 	mkdir -p "$tmp/store"
-	if ! command -v cc >/dev/null; then
-		echo "cc is not installed (./dev deps)" >"$tmp/store.md"
-	elif cc -O2 -Wall -o "$tmp/store-bench" "$bench_dir/store-bench.c" \
-	    >"$tmp/store.md" 2>&1 &&
-	    "$tmp/store-bench" "$tmp/store" "$STORE_SECONDS" "$ROUNDS" \
+	if "$STORE_BENCH" "$tmp/store" "$STORE_SECONDS" "$ROUNDS" \
 	    >"$tmp/store.md" 2>&1; then
 		store_ok=1
 	fi
@@ -577,6 +576,6 @@ ok $? "both stacks stopped cleanly"
 if [ $store_ok != skipped ]; then
 	diag "$(cat "$tmp/store.md")"
 	[ $store_ok = 1 ] && [ "$(grep -c '^| [a-z]' "$tmp/store.md")" = 7 ]
-	ok $? "store-bench built and timed the 6 ways of updating the file"
+	ok $? "store-bench timed the 6 ways of updating the file"
 fi
-done_summary
+done_testing

@@ -25,7 +25,7 @@
  * machine every disk write costs CPU too), and the mean's ratio to
  * "rename".
  *
- * Built and run by bench/run.sh (cc -O2); nothing else needs it.
+ * Built by automake (bench/local.am), run by bench/run.sh.
  */
 
 #define _GNU_SOURCE		/* renameat2, F_SETLEASE */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "clock.h"
 #include "cluster.h"
 #include "listener.h"
@@ -46,6 +47,13 @@ main(int argc, char **argv)
 		return 2;
 	case OPTIONS_OK:
 		break;
+	}
+	if (opt.check_path != NULL) {
+		if (check_socket(opt.check_path, err, sizeof(err)) == -1) {
+			fprintf(stderr, "visits-fcgi: check: %s\n", err);
+			return 1;
+		}
+		return 0;
 	}
 	if (clock_set_zone(opt.timezone, err, sizeof(err)) == -1)
 		fatal(2, "bad_timezone", "%s", err);

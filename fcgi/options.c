@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "cluster.h"
 #include "options.h"
 
@@ -20,7 +21,8 @@ enum {
 	OPT_DURABLE = 256,
 	OPT_NO_DURABLE,
 	OPT_IO_TIMEOUT,
-	OPT_PEERS
+	OPT_PEERS,
+	OPT_CHECK
 };
 
 static const struct option long_options[] = {
@@ -31,6 +33,7 @@ static const struct option long_options[] = {
 	{ "threads",	required_argument,	NULL, 't' },
 	{ "io-timeout",	required_argument,	NULL, OPT_IO_TIMEOUT },
 	{ "peers",	required_argument,	NULL, OPT_PEERS },
+	{ "check",	required_argument,	NULL, OPT_CHECK },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 }
@@ -69,13 +72,17 @@ usage(FILE *out)
 "                           port %d in the background, at most once a\n"
 "                           second while someone asks, %d ms at most;\n"
 "                           unset or empty: this pod alone [VISITS_PEERS]\n"
+"      --check SOCKET       ask the program serving SOCKET for /healthz\n"
+"                           over FastCGI; exit 0 on a 200 within %d s, else\n"
+"                           1 (the liveness check: visits-serve --check)\n"
 "  -h, --help               show this help and exit\n"
 "  -V, --version            show the version and exit\n"
 "\n"
 "SIGTERM or SIGINT: stop accepting, finish the requests in flight, make the\n"
 "count durable, remove the socket and exit 0.\n",
 	    DEFAULT_DATA_DIR, DEFAULT_TIMEZONE, DEFAULT_THREADS, MAX_THREADS,
-	    DEFAULT_IO_TIMEOUT, CLUSTER_PORT, CLUSTER_DEADLINE_MS);
+	    DEFAULT_IO_TIMEOUT, CLUSTER_PORT, CLUSTER_DEADLINE_MS,
+	    CHECK_TIMEOUT_MS / 1000);
 }
 
 /* Like OpenBSD's strtonum(): the whole string, in range, or failure. */
@@ -194,6 +201,9 @@ options_parse(struct options *opt, int argc, char **argv, char *errbuf,
 				    "86400", optarg);
 				return OPTIONS_ERROR;
 			}
+			break;
+		case OPT_CHECK:
+			opt->check_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -20,6 +20,7 @@ struct options {
 	int		 durable;
 	unsigned	 threads;
 	unsigned	 io_timeout;	/* seconds, 0 = none */
+	const char	*check_path;	/* --check: only check that socket */
 };
 
 enum options_result {

@@ -10,7 +10,7 @@
  *	fsync      fsync() of a directory fails with EIO
  *
  * Everything else (sockets, the log on stderr) passes through untouched.
- * Build: cc -shared -fPIC -o faultshim.so faultshim.c -ldl
+ * Built by automake (tests/campaign/local.am) as faultshim.so.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

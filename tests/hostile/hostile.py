@@ -4,10 +4,10 @@ timed alongside.  Every command prints one JSON object; the TAP tests
 (fcgi-garbage.sh, http-garbage.sh) check it.
 
     hostile.py fcgi-garbage SOCK URL --seconds S [--idle N]
-        raw garbage on the FastCGI socket SOCK from several threads
-        (random bytes, truncated records, wrong versions, lengths claiming
-        up to 2 GiB, aborts, management records, odd roles) while N idle
-        connections are held open, and meanwhile a normal client sends
+        raw garbage on the FastCGI socket SOCK from several threads (the
+        malformed cases of tests/cases/fcgi, whole or cut at a random
+        byte, and random bytes) while N idle connections are held open,
+        and meanwhile a normal client sends
         GET /time through nginx at URL: its answers, latencies and the
         garbage connections that did not end within 5 s ("hung")
     hostile.py fcgi-trickle SOCK URL --clients N --seconds S
@@ -19,7 +19,8 @@ timed alongside.  Every command prints one JSON object; the TAP tests
         their answers read (or not, --no-read), the normal client timed
         afterwards if URL is given
     hostile.py fcgi-bigpair SOCK
-        one name-value pair claiming 1 GiB + 1 GiB
+        one name-value pair claiming 1 GiB + 1 GiB (the case
+        param-1gib-both)
     hostile.py http-garbage HOST PORT URL --seconds S [--idle N]
         bad HTTP on nginx's port: overlong URIs and headers, bad methods,
         HTTP/0.9, junk request lines, unsupported versions, pipelining,
@@ -35,7 +36,6 @@ import os
 import random
 import selectors
 import socket
-import struct
 import sys
 import threading
 import time
@@ -113,51 +113,19 @@ def drain(s, limit=HANG):
     return False
 
 
-def pair(name_len, value_len, data=b""):
-    """A name-value pair whose lengths need not match its data."""
-    return fc.pair_length(name_len) + fc.pair_length(value_len) + data
+MALFORMED = fc.malformed_cases()
 
 
-def healthz_params():
-    return fc.encode_params(fc.nginx_params("GET", "/healthz"))
-
-
-def garbage_cases(rng):
-    """(name, bytes) pairs; none of them is a valid counting request."""
-    good = fc.full_request("GET", "/healthz")
-    cut = rng.randrange(1, len(good))
-    version = rng.choice([0, 2, 9, 255])
-    return [
-        ("random", rng.randbytes(rng.randrange(1, 4096))),
-        ("random-after-begin", fc.begin(fc.KEEP_CONN)
-         + rng.randbytes(rng.randrange(1, 2048))),
-        ("truncated", good[:cut]),
-        ("wrong-version", fc.record(fc.BEGIN_REQUEST, struct.pack(
-            ">HB5x", 1, 0), version=version) + good[8:]),
-        ("name-claims-2gib", fc.begin() + fc.record(
-            fc.PARAMS, pair(0x7fffffff, 1, b"xy")) + fc.record(fc.PARAMS)
-         + fc.record(fc.STDIN)),
-        ("value-claims-2gib", fc.begin() + fc.record(
-            fc.PARAMS, pair(14, 0x7fffffff, b"REQUEST_METHODGET"))
-         + fc.record(fc.PARAMS) + fc.record(fc.STDIN)),
-        ("value-claims-1gib", fc.begin() + fc.record(
-            fc.PARAMS, pair(14, 0x40000000, b"REQUEST_METHODGET"))
-         + fc.record(fc.PARAMS) + fc.record(fc.STDIN)),
-        ("length-past-record", fc.begin() + fc.record(
-            fc.PARAMS, pair(12, 100, b"DOCUMENT_URI/time"))
-         + fc.record(fc.PARAMS) + fc.record(fc.STDIN)),
-        ("abort", fc.begin(fc.KEEP_CONN) + fc.record(fc.ABORT_REQUEST)
-         + good),
-        ("get-values", fc.record(9, fc.encode_params(
-            [("FCGI_MAX_CONNS", ""), ("FCGI_MPXS_CONNS", "")]), 0) + good),
-        ("role-filter", fc.begin(role=3) + fc.stream(
-            fc.PARAMS, healthz_params()) + fc.record(fc.STDIN)),
-        ("multiplexed", fc.full_request(request_id=1, flags=1)
-         + fc.full_request(request_id=2, flags=1)),
-        ("stdin-flood", fc.begin() + fc.stream(fc.PARAMS, healthz_params())
-         + fc.stream(fc.STDIN, b"x" * 300000)),
-        ("zeros", b"\0" * rng.randrange(8, 1024)),
-    ]
+def garbage(rng):
+    """(name, bytes): a malformed case of tests/cases/fcgi, as it is or cut
+    at a random byte, or random bytes."""
+    kind = rng.randrange(4)
+    if kind == 0:
+        return "random", rng.randbytes(rng.randrange(1, 4096))
+    name, data = rng.choice(MALFORMED)
+    if kind == 1 and len(data) > 1:
+        return name + "-cut", data[:rng.randrange(1, len(data))]
+    return name, data
 
 
 def cmd_fcgi_garbage(a):
@@ -208,7 +176,7 @@ def cmd_fcgi_garbage(a):
     def attacker(seed):
         rng = random.Random(seed)
         while time.monotonic() < deadline:
-            name, data = rng.choice(garbage_cases(rng))
+            name, data = garbage(rng)
             try:
                 s = fc.connect(a.socket, a.hang)
             except OSError as e:
@@ -347,9 +315,7 @@ def cmd_fcgi_mgmt(a):
 
 
 def cmd_fcgi_bigpair(a):
-    data = (fc.begin(fc.KEEP_CONN)
-            + fc.record(fc.PARAMS, pair(0x40000000, 0x40000000, b"AB"))
-            + fc.record(fc.PARAMS) + fc.record(fc.STDIN))
+    data = dict(MALFORMED)["param-1gib-both"]
     s = fc.connect(a.socket, 5)
     try:
         s.sendall(data)

@@ -2,7 +2,8 @@
 # nginx's buffered access log through a pipe, as in the pod (stdout is a
 # pipe to the container runtime, written by both workers): under
 # concurrent load every line arrives whole and is JSON, one a request;
-# a line waits at most about flush=1s; a graceful stop writes the rest.
+# a line waits at most about flush=1s; a graceful stop writes the rest;
+# the kubelet's probes leave no line, other requests of the same paths do.
 . "$(dirname "$0")/../lib/it.sh"
 
 stack_setup "$it_tmp" || bail_out "cannot set the stack up"
@@ -49,6 +50,13 @@ curl -s -o /dev/null -w '%{http_code}\n' -A "$ua" \
 is "$(grep -c '^200$' "$it_tmp/codes")/$(grep -c '^404$' "$it_tmp/codes")" \
     2000/2000 "4,000 requests answered (2,000 200, 2,000 404)"
 
+# The kubelet's probes (User-Agent kube-probe/<version>) are not logged;
+# the same paths asked by anyone else are, and so are visits.
+for p in /readyz /healthz /time; do
+	curl -s -o /dev/null -A kube-probe/1.34 "$STACK_BASE_URL$p?probe=1"
+	curl -s -o /dev/null "$STACK_BASE_URL$p?person=1"
+done
+
 # A graceful stop (SIGQUIT, as in the pod) writes what is buffered.
 stack_nginx_stop
 ok $? "nginx stops gracefully"
@@ -59,5 +67,9 @@ is "$json" "$lines" "every line is a whole JSON object ($lines lines, none torn)
 is "$(jq -r 'select(.user_agent == "'"$ua"'") | .status' "$log" 2>/dev/null |
     sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" "200:2000 404:2000 " \
     "one line a request of the load, with its status, none lost at the stop"
+is "$(grep -c 'probe=1' "$log")" 0 "no line for the kubelet's probes"
+is "$(grep -o '"uri":"/[a-z]*?person=1"' "$log" | sort | tr '\n' ' ')" \
+    '"uri":"/healthz?person=1" "uri":"/readyz?person=1" "uri":"/time?person=1" ' \
+    "a line for each of the same requests from anyone else"
 stack_fcgi_stop; ok $? "visits-fcgi exits 0 on SIGTERM"
 done_testing

@@ -25,7 +25,7 @@ done
 has '^[[:space:]]*error_log stderr'; ok $? "error_log to stderr"
 has '^[[:space:]]*server_tokens off;'; ok $? "server_tokens off"
 has 'log_format json escape=json'; ok $? "JSON access log format"
-has '^[[:space:]]*access_log /dev/stdout json buffer=4k flush=1s;'
+has '^[[:space:]]*access_log /dev/stdout json buffer=4k flush=1s if=\$loggable;'
 ok $? "access log to stdout, in whole lines of at most PIPE_BUF a write"
 ! has 'include'; ok $? "includes nothing (no fastcgi_params in the image)"
 has '^[[:space:]]*fastcgi_keep_conn on;'; ok $? "fastcgi_keep_conn on"

@@ -109,12 +109,17 @@ function containerfile(rel) {
 const fcgiImage = containerfile("fcgi/Containerfile");
 const nginxImage = containerfile("nginx/Containerfile");
 
+// visits-fcgi --help: "exit 0 on a 200 within 2 s"
+function checkTimeoutMs() {
+  const m = help.replace(/\s+/g, " ").match(/a 200 within (\d+) s/);
+  return m ? Number(m[1]) * 1000 : NaN;
+}
+
 // fcgi/visits-serve, the one spawn-fcgi command line: its default socket
 // (VISITS_SOCKET) and the socket's mode.
 const serve = read("fcgi/visits-serve");
 const serveSocket = (serve.match(/\$\{VISITS_SOCKET:-([^}]+)\}/) ?? [])[1];
 const serveMode = (serve.match(/\s-M\s+(\S+)/) ?? [])[1];
-const isServe = (argv) => /(^|\/)visits-serve$/.test(argv?.[0] ?? "");
 
 // --- helpers on the rendered objects ----------------------------------------------
 
@@ -142,6 +147,10 @@ function probes(c) {
 function matches(selector, labels) {
   return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
 }
+
+// The exec probe that asks the program itself (fcgi/visits-serve)
+const isCheck = (pr) =>
+  JSON.stringify(pr?.exec?.command) === '["visits-serve","--check"]';
 
 // --- the checks ------------------------------------------------------------------
 
@@ -213,21 +222,19 @@ for (const { name, file } of overlays) {
     return p;
   });
 
-  t("socket on a shared emptyDir: visits-serve's VISITS_SOCKET, nginx " +
-    "upstream and the image's CMD agree", () => {
+  t("the program runs the image's CMD (visits-serve) on its socket; " +
+    "nginx's upstream and a shared emptyDir agree", () => {
     const p = [];
-    const argv = [...(prog?.command ?? []), ...(prog?.args ?? [])];
-    const effective = argv.length ? argv : fcgiImage.cmd ?? [];
-    expect(p, isServe(effective),
-      `the program is not started by visits-serve: ${JSON.stringify(effective)}`);
-    const env = Object.fromEntries(
-      (prog?.env ?? []).map((e) => [e.name, e.value]));
-    const sock = env.VISITS_SOCKET ?? serveSocket;
-    expect(p, sock, "no socket path (VISITS_SOCKET)");
+    expect(p, !prog?.command && !prog?.args,
+      `the program sets a command line: ${JSON.stringify(
+        [...(prog?.command ?? []), ...(prog?.args ?? [])])}`);
+    expect(p, JSON.stringify(fcgiImage.cmd) === '["visits-serve"]',
+      `fcgi/Containerfile CMD ${JSON.stringify(fcgiImage.cmd)}`);
+    const env = (prog?.env ?? []).find((e) => e.name === "VISITS_SOCKET");
+    const sock = env?.value ?? serveSocket;
+    expect(p, sock, "no socket path in fcgi/visits-serve");
     expect(p, nginx.socket.length === 1 && nginx.socket[0] === sock,
-      `nginx.conf upstream ${nginx.socket} vs VISITS_SOCKET ${sock}`);
-    expect(p, serveSocket === nginx.socket[0],
-      `fcgi/visits-serve's default socket (the image's) ${serveSocket}`);
+      `nginx.conf upstream ${nginx.socket} vs visits-serve's socket ${sock}`);
     expect(p, serveMode === "0660",
       `socket mode ${serveMode} in fcgi/visits-serve, not 0660`);
     const dir = sock ? path.posix.dirname(sock) : undefined;
@@ -249,7 +256,8 @@ for (const { name, file } of overlays) {
       `nginx.conf listen ${nginx.listen}, containerPort ${port?.containerPort}`);
     for (const c of containers)
       for (const [k, pr] of probes(c)) {
-        const pp = pr.httpGet?.port;
+        if (!pr.httpGet) continue;
+        const pp = pr.httpGet.port;
         expect(p, pp === port?.containerPort ||
           (c === web && pp === "http"),
           `${c.name} ${k} port ${pp}`);
@@ -266,12 +274,16 @@ for (const { name, file } of overlays) {
     return p;
   });
 
-  t("program defaults (visits-fcgi --help) agree with the manifest", () => {
+  t("program defaults (visits-fcgi --help) agree with the manifest, " +
+    "which sets only what differs", () => {
     const p = [];
     expect(p, help.includes("Usage:"), "no --help output");
     const dataDir = programDefault("VISITS_DATA_DIR");
     const env = Object.fromEntries(
       (prog?.env ?? []).map((e) => [e.name, e.value]));
+    for (const [k, v] of Object.entries(env))
+      expect(p, programDefault(k) !== v,
+        `env ${k}=${v} repeats the program's default`);
     const effective = env.VISITS_DATA_DIR ?? dataDir;
     expect(p, dataDir === "/data", `default data dir ${dataDir}`);
     const m = (prog?.volumeMounts ?? []).find((v) => v.name === "data");
@@ -283,25 +295,34 @@ for (const { name, file } of overlays) {
     return p;
   });
 
-  t("probes: startup, readiness and liveness on the program, liveness on " +
-    "nginx, never on a counting path", () => {
+  t("probes: startup and liveness of the program ask it on its socket " +
+    "(visits-serve --check), readiness goes through nginx to /readyz, " +
+    "nginx's liveness is its own; no probe on a counting path", () => {
     const p = [];
     const kinds = (c) => probes(c ?? {}).map(([k]) => k).sort().join(",");
     expect(p, kinds(prog) === "livenessProbe,readinessProbe,startupProbe",
       `program probes: ${kinds(prog)}`);
+    for (const k of ["startupProbe", "livenessProbe"])
+      expect(p, isCheck(prog?.[k]),
+        `program ${k} is not visits-serve --check: ${JSON.stringify(
+          prog?.[k]?.exec?.command ?? prog?.[k]?.httpGet)}`);
+    expect(p, prog?.readinessProbe?.httpGet?.path === "/readyz",
+      `program readiness ${prog?.readinessProbe?.httpGet?.path}`);
     expect(p, web?.livenessProbe?.httpGet?.path === "/nginx-healthz",
       `nginx liveness ${web?.livenessProbe?.httpGet?.path}`);
     expect(p, nginx.exact.includes("/nginx-healthz"),
       "nginx.conf has no location = /nginx-healthz");
-    expect(p, prog?.livenessProbe?.httpGet?.path !==
-      prog?.readinessProbe?.httpGet?.path,
-      "program liveness and readiness probe the same path");
-    expect(p, prog?.readinessProbe?.httpGet?.path === "/readyz",
-      `program readiness ${prog?.readinessProbe?.httpGet?.path}`);
     for (const c of allContainers)
       for (const [k, pr] of probes(c)) {
+        if (pr.exec) {
+          expect(p, isCheck(pr), `${c.name} ${k} runs ${pr.exec.command}`);
+          expect(p, (pr.timeoutSeconds ?? 1) * 1000 > checkTimeoutMs(),
+            `${c.name} ${k}: timeoutSeconds ${pr.timeoutSeconds}, the ` +
+            `check may take ${checkTimeoutMs()} ms`);
+          continue;
+        }
         const pth = pr.httpGet?.path?.split("?")[0];
-        expect(p, pr.httpGet, `${c.name} ${k} is not httpGet`);
+        expect(p, pr.httpGet, `${c.name} ${k} is neither exec nor httpGet`);
         expect(p, NON_COUNTING.has(pth),
           `${c.name} ${k} on ${pr.httpGet?.path}: not a non-counting path`);
       }
@@ -397,28 +418,44 @@ for (const { name, file } of overlays) {
         `nginx/Containerfile STOPSIGNAL ${nginxImage.stopsignal}`);
       for (const c of [prog, web])
         expect(p, c?.lifecycle?.preStop, `${c?.name}: no preStop hook`);
-      // nginx sleeps, then drains (at most worker_shutdown_timeout); the
+      // nginx leaves a mark, sleeps, then drains (at most
+      // worker_shutdown_timeout).  The program waits a little for the mark:
+      // when it comes, nginx is stopping too (the pod is deleted) and the
       // program waits until nginx's pid file is gone, bounded: the wait
       // must cover nginx's drain and end well inside the grace period.
+      // When no mark comes, the program alone is killed (a failed probe)
+      // and must stop soon, not wait for an nginx that keeps running.
       const cmd = (c) => (c?.lifecycle?.preStop?.exec?.command ?? []).join(" ");
       const sleep = Number((cmd(web).match(/sleep (\d+)/) ?? [])[1] ?? NaN);
       expect(p, sleep >= 1 && sleep <= 15, `nginx preStop sleeps ${sleep}`);
       const drain = Number((nginxDirective("worker_shutdown_timeout")[0] ?? "")
         .replace(/s$/, ""));
       expect(p, drain > 0, "nginx.conf sets no worker_shutdown_timeout (s)");
-      const pidMount = (web?.volumeMounts ?? []).find(
-        (m) => nginx.pid?.startsWith(m.mountPath.replace(/\/?$/, "/")));
-      const seen = (prog?.volumeMounts ?? []).find(
-        (m) => m.name === pidMount?.name);
-      const pidInProg = seen &&
-        seen.mountPath + nginx.pid.slice(pidMount.mountPath.length);
-      expect(p, seen?.readOnly === true,
-        `the program does not see nginx's pid file (read-only): ${seen?.mountPath}`);
+      // A path of nginx's as the program sees it (read-only), if it does.
+      const inProg = (f) => {
+        const m = (web?.volumeMounts ?? []).find(
+          (x) => f?.startsWith(x.mountPath.replace(/\/?$/, "/")));
+        const seen = (prog?.volumeMounts ?? []).find(
+          (x) => x.name === m?.name && x.readOnly === true);
+        return seen && seen.mountPath + f.slice(m.mountPath.length);
+      };
+      const mark = (cmd(web).match(/touch (\S+?);/) ?? [])[1];
+      expect(p, mark && cmd(web).includes(`rm -f ${mark}`),
+        `nginx preStop leaves no mark (touch ...; ... rm -f ...): ${cmd(web)}`);
+      const markInProg = inProg(mark), pidInProg = inProg(nginx.pid);
+      expect(p, markInProg && cmd(prog).includes(`! -e ${markInProg}`) &&
+        cmd(prog).includes(`-e ${markInProg} ] || exit 0`),
+        `program preStop does not wait for nginx's mark ${markInProg}: ` +
+        cmd(prog));
       expect(p, pidInProg && cmd(prog).includes(`-e ${pidInProg}`),
         `program preStop does not wait for ${pidInProg}: ${cmd(prog)}`);
-      const rounds = Number((cmd(prog).match(/-lt (\d+)/) ?? [])[1] ?? NaN);
+      const rounds = [...cmd(prog).matchAll(/-lt (\d+)/g)].map((m) =>
+        Number(m[1]));
       const step = Number((cmd(prog).match(/sleep ([\d.]+)/) ?? [])[1] ?? NaN);
-      const wait = rounds * step;
+      const markWait = rounds[0] * step, wait = rounds[1] * step;
+      expect(p, markWait >= 0.5 && markWait <= 3,
+        `program waits ${markWait} s for the mark: a probe kill must ` +
+        "restart it within a few seconds");
       expect(p, wait >= sleep + drain,
         `program waits ${wait} s, nginx may take ${sleep} + ${drain} s`);
       expect(p, wait + 2 <= grace,
@@ -426,13 +463,15 @@ for (const { name, file } of overlays) {
       return p;
     });
 
-  t("Services: visits ClusterIP 80 -> named port http, visits-headless " +
+  t("Services: visits 80 -> named port http (NodePort on minikube, for " +
+    "minikube service on every driver; else ClusterIP), visits-headless " +
     "clusterIP None, both selecting the pods", () => {
     const p = [];
     expect(p, svc && headless, "Service visits or visits-headless missing");
     if (!svc || !headless) return p;
-    expect(p, (svc.spec.type ?? "ClusterIP") === "ClusterIP",
-      `visits type ${svc.spec.type}`);
+    const type = svc.spec.type ?? "ClusterIP";
+    expect(p, type === (name === "minikube" ? "NodePort" : "ClusterIP"),
+      `visits type ${type}`);
     const port = (svc.spec.ports ?? []).find((x) => x.port === 80);
     expect(p, port?.targetPort === "http",
       `visits port 80 -> ${port?.targetPort}`);
@@ -470,6 +509,15 @@ for (const { name, file } of overlays) {
           x.port === web?.ports?.[0]?.containerPort)),
         `NetworkPolicy ${np.metadata.name}: no egress to the pods' http`);
     }
+    return p;
+  });
+
+  t("a ServiceMonitor, if any, carries the release label that " +
+    "kube-prometheus-stack's Prometheus selects", () => {
+    const p = [];
+    for (const o of objs.filter((x) => x.kind === "ServiceMonitor"))
+      expect(p, o.metadata?.labels?.release,
+        `ServiceMonitor ${o.metadata?.name}: no label release`);
     return p;
   });
 
@@ -522,23 +570,23 @@ for (const { name, file } of overlays) {
 
 // --- the Containerfiles themselves (once) --------------------------------------
 
-check("Containerfiles: multi-stage from Debian bookworm, numeric non-root " +
-  "USER, the program under visits-serve, nginx.conf copied unchanged", () => {
+check("Containerfiles: built on Debian bookworm, the runtime FROM scratch, " +
+  "numeric non-root USER, the program through visits-serve, nginx.conf " +
+  "copied unchanged", () => {
   const p = [];
   for (const [f, img] of [["fcgi", fcgiImage], ["nginx", nginxImage]]) {
     expect(p, img.froms.length >= 2, `${f}: ${img.froms.length} stage(s)`);
     for (const from of img.froms)
       expect(p, /^(docker\.io\/(library\/)?)?debian:bookworm/.test(from) ||
-        img.stages.includes(from),
-        `${f}: FROM ${from} is neither Debian bookworm nor a stage`);
+        from === "scratch" || img.stages.includes(from),
+        `${f}: FROM ${from} is neither Debian bookworm, scratch nor a stage`);
     expect(p, /^[1-9][0-9]*(:[0-9]+)?$/.test(img.user ?? ""),
       `${f}: USER ${img.user}`);
   }
-  expect(p, isServe(fcgiImage.cmd) && fcgiImage.copies.some(
-    (c) => c === "fcgi/visits-serve /usr/local/bin/visits-serve"),
-    `fcgi CMD ${JSON.stringify(fcgiImage.cmd)}, not the copied visits-serve`);
+  expect(p, JSON.stringify(fcgiImage.cmd) === '["visits-serve"]',
+    `fcgi CMD ${JSON.stringify(fcgiImage.cmd)}`);
   expect(p, nginxImage.copies.some(
-    (c) => c === "nginx/nginx.conf /etc/nginx/nginx.conf"),
-    "nginx/Containerfile does not COPY nginx/nginx.conf /etc/nginx/nginx.conf");
+    (c) => /^nginx\/nginx\.conf \S*\/etc\/nginx\/nginx\.conf$/.test(c)),
+    "nginx/Containerfile does not COPY nginx/nginx.conf to .../etc/nginx/nginx.conf");
   return p;
 });

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # tests/k8s/result.sh: tests/lib/tap.sh plus what the k8s and pod tests
 # share: `result ok|not-ok DESC [DIAGNOSTIC...]`.  They end with
-# done_summary (tap.sh).
+# done_testing (tap.sh).
 # shellcheck source=../lib/tap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 

@@ -10,9 +10,9 @@
 #      tags, labels, ... (policy.mjs);
 #   4. the checkers themselves catch broken manifests (mutated copies).
 #
-# Prints TAP and a last line "N passed, N failed"; exit status 0 only if
-# all passed.  Needs kubectl (with kustomize), node and npm; installs the
-# npm packages of tests/k8s (package-lock.json) when missing.  The program's
+# Prints TAP; exit status 0 only if all passed.  Needs kubectl (with
+# kustomize), node and npm; installs the npm packages of tests/k8s
+# (package-lock.json) when missing.  The program's
 # defaults come from $VISITS_FCGI, else build/fcgi/visits-fcgi, else
 # `./dev build` makes it.
 set -uo pipefail
@@ -36,7 +36,7 @@ collect() {
 	done
 }
 finish() {
-	done_summary
+	done_testing
 	exit
 }
 
@@ -131,17 +131,30 @@ if [ -f "$tmp/minikube.yaml" ]; then
 	expect_caught "a wrongly typed field" schema 'replicas must be integer' \
 	    's/^  replicas: 3$/  replicas: "3"/'
 	expect_caught "a probe on a counting path" policy 'on /time' \
-	    '0,/path: \/healthz/s//path: \/time/'
+	    '0,/path: \/readyz/s//path: \/time/'
 	expect_caught "a writable root filesystem" policy 'readOnlyRootFilesystem' \
 	    '0,/readOnlyRootFilesystem: true/s//readOnlyRootFilesystem: false/'
 	expect_caught "an image tagged latest" policy 'is latest' \
 	    's/visits-nginx:0\.1\.0/visits-nginx:latest/'
+	expect_caught "a command line in the StatefulSet" policy \
+	    'sets a command line' \
+	    '0,/^\( *\)image: localhost\/visits-fcgi.*/s//&\n\1command: [spawn-fcgi]/'
 	expect_caught "another socket path than nginx.conf's" policy 'upstream' \
-	    's#value: /run/visits/visits.sock#value: /run/visits/other.sock#'
+	    '0,/^\( *\)- name: VISITS_PEERS$/s//\1- {name: VISITS_SOCKET, value: \/run\/visits\/o.sock}\n&/'
+	expect_caught "an env var that repeats the program's default" policy \
+	    "repeats the program's default" \
+	    '0,/^\( *\)- name: VISITS_PEERS$/s//\1- {name: VISITS_DATA_DIR, value: \/data}\n&/'
+	expect_caught "the program's liveness not its own check" policy \
+	    'livenessProbe is not visits-serve --check' \
+	    '0,/- --check/s//- --help/'
 	expect_caught "a port that nginx does not listen on" policy 'listen' \
 	    's/containerPort: 8080/containerPort: 8081/'
 	expect_caught "a program that may stop before nginx has drained" policy \
-	    'program waits' 's/\[ \$i -lt 52 \]/[ $i -lt 10 ]/'
+	    'program waits' 's/\[ \$i -lt 260 \]/[ $i -lt 100 ]/'
+	expect_caught "a program that waits for nginx after a probe kill" policy \
+	    'for the mark' 's/\[ \$i -lt 20 \]/[ $i -lt 260 ]/'
+	expect_caught "a ClusterIP Service on minikube" policy 'visits type' \
+	    's/type: NodePort/type: ClusterIP/'
 	expect_caught "a storage class other than standard on minikube" policy \
 	    'not standard' 's/storageClassName: standard/storageClassName: fast/'
 	expect_caught "/cluster asking another name than the headless Service" \

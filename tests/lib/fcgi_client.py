@@ -16,9 +16,10 @@ half-sent, send malformed records).
         it tries a new connection, which must be refused (the program
         stops accepting at once), and prints one more object for it
     fcgi_client.py abuse SOCK
-        malformed input, each on its own connection; after each one a
-        well-formed request must still be answered; prints one JSON object
-        a case; exit 0 when the program survived them all
+        every malformed case of tests/cases/fcgi, each on its own
+        connection; after each one a well-formed request must still be
+        answered; prints one JSON object a case; exit 0 when the program
+        survived them all
     fcgi_client.py stall SOCK [--count N] [--timeout S]
         holds N connections with half a record each and meanwhile times a
         normal request; exit 0 when it was answered within S seconds
@@ -250,46 +251,22 @@ def cmd_inflight(a):
     return 0 if good else 1
 
 
-def abuse_cases():
-    params = encode_params(nginx_params("GET", "/healthz"))
-    huge = encode_params([("HTTP_X_HUGE", "x" * (1 << 20))]
-                         + nginx_params("GET", "/healthz"))
-    many = encode_params([("HTTP_X_%d" % i, "v") for i in range(20000)]
-                         + nginx_params("GET", "/healthz"))
-    odd = encode_params([("", ""), ("=", "="), ("\x01\xff", "\0\0")]
-                        + nginx_params("GET", "/healthz"))
-    bogus_len = b"\xff\xff\xff\xff\x01ab"
-    return [
-        ("random bytes", os.urandom(4096)),
-        ("bad version", record(BEGIN_REQUEST, struct.pack(">HB5x", 1, 0),
-                               version=9)),
-        ("unknown role", begin(role=99) + stream(PARAMS, params)
-         + record(STDIN)),
-        ("unknown record type", record(42, b"abc")),
-        ("params without begin", stream(PARAMS, params) + record(STDIN)),
-        ("truncated record header", b"\x01\x04\x00"),
-        ("record longer than the data", record(PARAMS, b"x")[:4]
-         + b"\xff\xff\x00\x00" + b"abc"),
-        ("bogus pair length", begin() + record(PARAMS, bogus_len)
-         + record(PARAMS) + record(STDIN)),
-        ("no params at all", begin() + record(PARAMS) + record(STDIN)),
-        ("empty and odd params", begin() + stream(PARAMS, odd)
-         + record(STDIN)),
-        ("1 MiB param", begin() + stream(PARAMS, huge) + record(STDIN)),
-        ("20000 params", begin() + stream(PARAMS, many) + record(STDIN)),
-        ("unexpected stdin data", begin() + stream(PARAMS, params)
-         + stream(STDIN, b"x" * 200000)),
-        ("abort request", begin() + record(ABORT_REQUEST)),
-        ("two requests multiplexed", full_request(request_id=1, flags=1)
-         + full_request(request_id=2, flags=1)),
-        ("request id 0", begin(request_id=0) + stream(PARAMS, params, 0)
-         + record(STDIN, b"", 0)),
-    ]
+CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                     "cases", "fcgi")
+
+
+def malformed_cases():
+    """(name, bytes) for each malformed FastCGI case in tests/cases/fcgi."""
+    cases = []
+    for name in sorted(os.listdir(CASES)):
+        with open(os.path.join(CASES, name), "rb") as f:
+            cases.append((name, f.read()))
+    return cases
 
 
 def cmd_abuse(a):
     good = True
-    for name, data in abuse_cases():
+    for name, data in malformed_cases():
         res = {"case": name}
         try:
             s = connect(a.socket, a.timeout)

@@ -12,12 +12,18 @@
 #   bail_out MSG            "Bail out!": stops the whole test file
 #   need CMD...             bail out clearly when a command is missing
 #   done_testing            prints the plan; exit status 1 if any failed
-#   done_summary            done_testing, then "N passed, N failed"
-#   tap_tally FILE [ERE]    another test's TAP output, saved in FILE,
-#                           counted: tally_ok ("ok" lines), tally_not_ok
-#                           ("not ok" lines but those matching ERE),
-#                           tally_excused (those), tally_plan (1 if it
-#                           has a plan "1..N", else 0)
+#   tap_nest PREFIX CMD...  CMD's own TAP, its checks numbered into this
+#                           stream as "PREFIX: DESC" as they pass through
+#                           (a "# TODO" one stays a TODO, not a failure),
+#                           its other output as comments.  No check, a
+#                           bail out, or a non-zero status with no failed
+#                           check is one failure more.  A failed check
+#                           whose DESC matches the ERE $tap_nest_todo
+#                           becomes a TODO with the reason
+#                           $tap_nest_todo_why.
+#
+# A suite's checks are counted once, by automake's TAP driver
+# (tests/lib/suite.sh); nothing here prints totals.
 
 tap_count=0
 tap_failed=0
@@ -86,24 +92,51 @@ done_testing() {
 	[ "$tap_failed" = 0 ]
 }
 
-# done_summary: done_testing, then the closing "N passed, N failed" line
-# that ./dev and .ci/run read; status 0 only if all passed.
-done_summary() {
-	done_testing
-	echo "$((tap_count - tap_failed)) passed, $tap_failed failed"
-	[ "$tap_failed" = 0 ]
+tap_nest_todo=
+tap_nest_todo_why=
+
+# tap_todo DESC: a "not ok" that is not a failure (DESC says "# TODO").
+tap_todo() {
+	tap_count=$((tap_count + 1))
+	printf 'not ok %d - %s\n' "$tap_count" "$1"
 }
 
-tap_tally() {
-	local counts
-	counts=$(TAP_EXCUSED=${2:-} awk '
-	    /^ok / { ok++ }
-	    /^not ok / {
-		x = ENVIRON["TAP_EXCUSED"]
-		if (x != "" && $0 ~ x) excused++; else not_ok++
-	    }
-	    /^1\.\.[0-9]+$/ { plan = 1 }
-	    END { print ok + 0, not_ok + 0, excused + 0, plan + 0 }' "$1")
-	read -r tally_ok tally_not_ok tally_excused tally_plan \
-	    <<<"${counts:-0 0 0 0}"
+tap_nest() {
+	local prefix=$1 line desc status= bailed= todo=0
+	local n0=$tap_count f0=$tap_failed
+	local re='^(not )?ok( [0-9]+)?( -)? ?(.*)$'
+	shift
+	while IFS= read -r line; do
+		case $line in
+		ok | "ok "* | "not ok" | "not ok "*)
+			[[ $line =~ $re ]]
+			desc="$prefix: ${BASH_REMATCH[4]}"
+			if [ -z "${BASH_REMATCH[1]}" ]; then
+				pass "$desc"
+			elif [[ $desc == *"# TODO"* ]]; then
+				todo=$((todo + 1))
+				tap_todo "$desc"
+			elif [ -n "$tap_nest_todo" ] &&
+			    [[ $desc =~ $tap_nest_todo ]]; then
+				todo=$((todo + 1))
+				tap_todo "$desc # TODO $tap_nest_todo_why"
+			else
+				fail "$desc"
+			fi
+			;;
+		"Bail out!"*) bailed=${line#Bail out! } ;;
+		1..*) ;;
+		"#tap-nest-exit "*) status=${line#\#tap-nest-exit } ;;
+		"#"*) printf '%s\n' "$line" ;;
+		*) printf '# %s\n' "$line" ;;
+		esac
+	done < <("$@" 2>&1; echo "#tap-nest-exit $?")
+	if [ -n "$bailed" ]; then
+		fail "$prefix: bailed out: $bailed"
+	elif [ "$tap_count" = "$n0" ]; then
+		fail "$prefix: ran no check"
+	elif [ "$status" != 0 ] && [ "$tap_failed" = "$f0" ] &&
+	    [ "$todo" = 0 ]; then
+		fail "$prefix: exited with status $status"
+	fi
 }

@@ -2,8 +2,8 @@
 # tests/memcheck/run.sh: the unit tests and the integration tests with
 # visits-fcgi under valgrind memcheck.  Every process valgrind runs must
 # end with 0 errors and 0 bytes "definitely lost"; suppressions only for
-# libfcgi's and glibc's own (valgrind.supp, commented).  Prints TAP and
-# "N passed, N failed".  Expects a built tree with the check programs:
+# libfcgi's and glibc's own (valgrind.supp, commented).  Prints TAP: every
+# check of every test, then valgrind's verdict on it.  Expects a built tree with the check programs:
 # ./dev memcheck does that (./build).
 #
 #   MEMCHECK_BUILD   the build tree [build in the source tree]
@@ -82,20 +82,11 @@ for t in "$build"/tests/unit/test_*; do
 		continue
 	fi
 	name=$(basename "$t")
-	rc=0
 	# Bounded: a unit test that hangs under valgrind fails (status 124)
 	# instead of holding up the whole run.
-	(cd "$tmp" && timeout -k 10 "$UNIT_TIMEOUT" "${vg[@]}" \
-	    --log-file="$tmp/vg/$name.log" "$t") \
-	    >"$tmp/out/$name.tap" 2>&1 || rc=$?
-	[ "$rc" != 124 ] || diag "unit $name: no end after ${UNIT_TIMEOUT}s"
-	tap_tally "$tmp/out/$name.tap"
-	n=$tally_ok f=$tally_not_ok
-	ok "$([ "$rc" = 0 ] && [ "$f" = 0 ]; echo $?)" \
-	    "unit $name under valgrind: $n ok, $f not ok (status $rc)"
-	if [ "$rc" != 0 ] || [ "$f" != 0 ]; then
-		diag "$(grep -E '^not ok|^#' "$tmp/out/$name.tap" | head -n 20)"
-	fi
+	tap_nest "valgrind unit $name" env -C "$tmp" \
+	    timeout -k 10 "$UNIT_TIMEOUT" "${vg[@]}" \
+	    --log-file="$tmp/vg/$name.log" "$t"
 	vg_check "$tmp/vg/$name.log" "unit $name"
 	units=$((units + 1))
 done
@@ -104,37 +95,23 @@ done
 # --- integration tests with visits-fcgi under valgrind --------------------
 # Checks that fail because of valgrind itself: dev-run.sh looks for a
 # process named visits-fcgi, and under valgrind it is memcheck-amd64-.
-artifacts='nginx \(master, 2 workers\) and visits-fcgi run'
+tap_nest_todo='nginx \(master, 2 workers\) and visits-fcgi run'
+tap_nest_todo_why='sees valgrind, not the program'
 tests=${MEMCHECK_TESTS:-$(cd "$top" && ls tests/integration/*.sh)}
 for t in $tests; do
 	name=$(basename "$t" .sh)
 	start=$SECONDS
-	rc=0
 	mkdir -p "$tmp/vg/$name"
 	sed -i "s|--log-file=[^ ]*|--log-file=$tmp/vg/$name/fcgi.%p.log|" \
 	    "$tmp/visits-fcgi"
-	env top_srcdir="$top" top_builddir="$build" \
-	    VISITS_FCGI="$tmp/visits-fcgi" \
-	    bash "$top/$t" >"$tmp/out/$name.tap" 2>&1 || rc=$?
-	tap_tally "$tmp/out/$name.tap" "$artifacts"
-	n=$tally_ok f=$tally_not_ok a=$tally_excused
-	if [ "$a" != 0 ]; then
-		diag "$name: $a check(s) that see valgrind, not the program:" \
-		    "$(grep -E '^not ok ' "$tmp/out/$name.tap" |
-		    grep -E "$artifacts")"
-		[ "$f" = 0 ] && rc=0
-	fi
-	ok "$([ "$rc" = 0 ] && [ "$f" = 0 ] && [ "$n" -gt 0 ]; echo $?)" \
-	    "integration $name, visits-fcgi under valgrind: $n ok, $f not ok"
+	tap_nest "valgrind $name" \
+	    env top_srcdir="$top" top_builddir="$build" \
+	    VISITS_FCGI="$tmp/visits-fcgi" bash "$top/$t"
 	diag "$name: $((SECONDS - start))s"
-	if [ "$rc" != 0 ] || [ "$f" != 0 ] || [ "$n" = 0 ]; then
-		diag "$(grep -E '^not ok|^#|Bail' "$tmp/out/$name.tap" |
-		    head -n 30)"
-	fi
 	procs=$(find "$tmp/vg/$name" -name 'fcgi.*.log' | wc -l)
 	diag "$name: $procs visits-fcgi processes under valgrind"
 	vg_check "$tmp/vg/$name"/fcgi.*.log "integration $name ($procs processes)"
 done
 
 diag "valgrind: $vg_errors errors, $vg_lost bytes definitely lost in all"
-done_summary
+done_testing

@@ -7,12 +7,16 @@
 #   the HTTP table (/cluster: this pod alone, podman has no headless
 #   Service); what counts and what does not; independent per-pod
 #   counts; `cat /data/visits` in the default container equals /visits;
+#   nslookup there resolves through the C library (the search list);
 #   a pod deleted and played again keeps its count; the program killed
 #   (SIGKILL) is restarted and keeps its count; a hung program fails its
 #   liveness check (`podman healthcheck run`), is restarted, and is healthy
-#   after, while nginx stays healthy; stopping a pod the way the kubelet
-#   does (preStop hooks, then the stop signals) under load gives no 5xx
-#   and loses no acknowledged visit; the containers run as the pod's
+#   after, while nginx stays healthy; a liveness kill of the program the
+#   way the kubelet does it (its preStop hook, SIGTERM, a new container)
+#   has it ready again within seconds, timed; stopping a pod the way the
+#   kubelet does (preStop hooks, then the stop signals) under load gives no
+#   5xx, drains nginx before the program (timed), and loses no
+#   acknowledged visit; the containers run as the pod's
 #   non-root user with no capabilities and cannot write their root
 #   filesystem; scaled to 5, the new pods count from 0 on new volumes,
 #   and scaled down and up again they get their volumes and counts back.
@@ -20,11 +24,10 @@
 # Needs root, and podman, runc and debootstrap (./dev test-pod installs
 # them: dev's POD_DEPS).  Makes the base image when missing
 # (tests/pod/setup.sh; cached).  Pods, volumes and ports are this run's
-# own (names prefixed, ports free on 127.0.0.1) and removed at the end;
-# the images stay, as a cache.
+# own (names and image tags prefixed, ports free on 127.0.0.1) and removed
+# at the end; the images' layers stay, as a cache.
 #
-# Prints TAP and a last line "N passed, N failed"; exit status 0 only if
-# all passed.
+# Prints TAP; exit status 0 only if all passed.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -62,6 +65,9 @@ cleanup() {
 		    grep "^$prefix"); do
 			podman volume rm -f "$p" >/dev/null 2>&1
 		done
+		for p in ${IMAGES:-}; do # this run's tags; the layers stay
+			podman untag "$p" "$p" >/dev/null 2>&1
+		done
 	fi
 	rm -rf "$tmp"
 }
@@ -69,7 +75,7 @@ trap cleanup EXIT
 
 finish() {
 	note "pod test took $(($(date +%s) - t_start)) s"
-	done_summary
+	done_testing
 	exit
 }
 
@@ -96,13 +102,18 @@ if ! out=$("$top/tests/k8s/npm-ci.sh" 2>&1); then
 	finish
 fi
 
-# Pods and volumes left by earlier runs that were killed (their shell is
-# gone): removed, so that they hold no ports or disk.
+# Pods, volumes and image tags left by earlier runs that were killed
+# (their shell is gone): removed, so that they hold no ports or disk.
 for name in $(podman pod ls --format '{{.Name}}' 2>/dev/null;
     podman volume ls --format '{{.Name}}' 2>/dev/null); do
 	[[ $name =~ ^vpt([0-9]+)- ]] || continue
 	kill -0 "${BASH_REMATCH[1]}" 2>/dev/null && continue
 	pm pod rm -f -t 0 "$name" >/dev/null 2>&1 || pm volume rm -f "$name" >/dev/null 2>&1
+done
+for name in $(podman images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null); do
+	[[ $name =~ -vpt([0-9]+)$ ]] || continue
+	kill -0 "${BASH_REMATCH[1]}" 2>/dev/null && continue
+	pm untag "$name" "$name" >/dev/null 2>&1
 done
 
 # --- the StatefulSet as Pods and PVCs ----------------------------------------
@@ -188,6 +199,7 @@ wait_ready() {
 play() { # play I: podman kube play of pod I, then wait until ready
 	pm kube play "$tmp/pod-$1.yaml" >/dev/null && wait_ready "$1"
 }
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); } # ms since a date +%s%N
 moscow_now() { date -u -d '+3 hours' +%H:%M:%S; } # Moscow: UTC+3, no DST
 secs() { IFS=: read -r h m s <<<"$1"; echo $((10#$h * 3600 + 10#$m * 60 + 10#$s)); }
 
@@ -338,6 +350,15 @@ out=$(podman exec "$(ctr 0 "$DEFAULT_CONTAINER")" sh -c \
 grep -q '^no ' <<<"$out" && problem "$out"
 check "the default container has sh, cat and nslookup" "$out"
 
+# nslookup asks the C library, as `nslookup visits-1.visits-headless` in a
+# cluster needs (the pod's search list); busybox's own DNS client would
+# ask the name server for the bare name.  The pod's own name is in its
+# /etc/hosts, which only the C library reads.
+out=$(podman exec "$(ctr 0 "$DEFAULT_CONTAINER")" nslookup "$STS_NAME-0" 2>&1) ||
+    problem "nslookup $STS_NAME-0 failed"
+grep -q "^Name: *$STS_NAME-0\$" <<<"$out" || problem "no 'Name: $STS_NAME-0' line"
+check "nslookup resolves through the C library: nslookup $STS_NAME-0 in the pod" "$out"
+
 # --- users, capabilities, read-only roots ---------------------------------------------
 for c in $CONTAINERS; do
 	name=$(ctr 0 "$c")
@@ -358,7 +379,7 @@ done
 check "every process runs as uid $RUN_AS_USER, no capabilities, no_new_privs, seccomp"
 
 for c in $CONTAINERS; do
-	for f in /rootfs-write-test /etc/rootfs-write-test /usr/local/bin/rootfs-write-test; do
+	for f in /rootfs-write-test /etc/rootfs-write-test /bin/rootfs-write-test; do
 		out=$(podman exec "$(ctr 0 "$c")" sh -c "echo x > $f" 2>&1) &&
 		    problem "$c: wrote $f"
 		grep -q 'Read-only file system' <<<"$out" ||
@@ -444,6 +465,32 @@ st=$(podman inspect -f '{{.State.Health.Status}}' "$prog")
 check "after the failed checks the program is restarted and healthy again, count kept" \
     "$(($(date +%s) - t0)) s from SIGSTOP to healthy"
 
+# --- a liveness kill, the way the kubelet does it --------------------------------------
+# The kubelet runs the preStop hook of a container it kills for a failed
+# liveness or startup probe too, then its stop signal, then starts a new
+# one.  nginx is not stopping then: the program's hook must not wait for
+# it.
+i=0
+prog=$(ctr $i "$DEFAULT_CONTAINER")
+v=$(visits $i)
+mapfile -d '' -t hook <"$tmp/prestop-$DEFAULT_CONTAINER"
+t0=$(date +%s%N)
+pm exec "$prog" "${hook[@]}" >/dev/null || problem "the preStop hook failed"
+t_hook=$(ms_since "$t0")
+pm stop -t "$GRACE" "$prog" >/dev/null || problem "podman stop failed"
+t_stop=$(ms_since "$t0")
+ec=$(podman inspect -f '{{.State.ExitCode}}' "$prog")
+pm start "$prog" >/dev/null || problem "podman start failed"
+wait_ready $i 30 || problem "not ready again"
+t_ready=$(ms_since "$t0")
+[ "$ec" = 0 ] || problem "the program exited with $ec"
+[ "$t_hook" -le 3000 ] ||
+    problem "its preStop hook took $t_hook ms: it waited for nginx"
+[ "$t_ready" -le 10000 ] || problem "ready again only after $t_ready ms"
+[ "$(visits $i)" = "$v" ] || problem "count $v -> $(visits $i)"
+check "a liveness kill of the program (preStop hook, SIGTERM, new container): ready again in $((t_ready / 1000)) s, count kept" \
+    "hook $t_hook ms, program stopped at $t_stop ms, ready at $t_ready ms"
+
 # --- stopping a pod under load: no 5xx, no acknowledged visit lost --------------------
 i=2
 v=$(visits $i)
@@ -465,12 +512,14 @@ sleep 2
 # signal (nginx: SIGQUIT from its image, the program: SIGTERM), all
 # containers at once, within the grace period.
 t0=$(date +%s)
+t0n=$(date +%s%N)
 for c in $CONTAINERS; do
 	(
 		if [ -f "$tmp/prestop-$c" ]; then
 			mapfile -d '' -t hook <"$tmp/prestop-$c"
 			pm exec "$(ctr $i "$c")" "${hook[@]}" >/dev/null
 		fi
+		date +%s%N >"$tmp/hook-end-$c"
 		pm stop -t "$GRACE" "$(ctr $i "$c")" >/dev/null
 	) &
 done
@@ -507,6 +556,17 @@ end_prog=$(podman inspect -f '{{.State.FinishedAt.UnixNano}}' "$(ctr $i "$DEFAUL
     problem "the program stopped before nginx ($end_prog <= $end_web)"
 check "a pod stopped like the kubelet does, under load: no 5xx, nginx exits before the program, both exit 0" \
     "$total requests: $codes(000: refused after nginx closed); stopped in $t_stop s"
+# When: the program's hook waited for nginx (past nginx's own hook), and
+# nginx was gone before the program's stop signal.
+at() { echo "$((($1 - t0n) / 1000000))"; } # ms after the stop began
+hook_web=$(at "$(cat "$tmp/hook-end-$WEB_CONTAINER")")
+hook_prog=$(at "$(cat "$tmp/hook-end-$DEFAULT_CONTAINER")")
+[ "$hook_prog" -gt "$hook_web" ] ||
+    problem "the program's hook ended at $hook_prog ms, before nginx's ($hook_web ms)"
+[ "$hook_prog" -ge "$(at "$end_web")" ] ||
+    problem "the program's hook ended at $hook_prog ms, nginx exited at $(at "$end_web") ms"
+check "a pod deletion drains nginx first: the program's hook waits until nginx has exited" \
+    "nginx: hook done $hook_web ms, exited $(at "$end_web") ms; program: hook done $hook_prog ms, exited $(at "$end_prog") ms"
 pm pod start "$(pod $i)" >/dev/null || problem "pod start: $(tail -2 "$tmp/podman.log")"
 wait_ready $i 60 || problem "not ready again"
 v2=$(visits $i)

@@ -11,7 +11,9 @@
 // statefulset.kubernetes.io/pod-name, and its claim <template>-<sts>-N
 // replaces the template volume.  Objects get PREFIX in their podman names
 // (pods and volumes) so that runs do not collide; the hostname stays
-// <sts>-N.  The port named "http" is published on 127.0.0.1:PORTn.
+// <sts>-N; images get it as a tag suffix.  The port named "http" is
+// published on 127.0.0.1:PORTn.
+// httpGet probes become the same GET with busybox wget (see below).
 // podman 4 plays an emptyDir as a named volume called like the pod's
 // volume, shared by every pod that uses the name: each pod's emptyDirs are
 // renamed PREFIX<pod>-<volume> (in volumes and volumeMounts), so that each
@@ -40,6 +42,8 @@ const name = sts.metadata.name;
 const replicas = sts.spec.replicas ?? 1;
 if (ports.length < replicas)
   throw new Error(`need ${replicas} ports, got ${ports.length}`);
+
+const runImage = (image) => `${image}-${prefix.replace(/-$/, "")}`;
 
 for (let i = 0; i < ports.length; i++) {
   const pvcs = [];
@@ -79,6 +83,21 @@ for (let i = 0; i < ports.length; i++) {
         p.hostIP = "127.0.0.1";
         p.hostPort = Number(ports[i]);
       }
+  // Images are this run's own tags of the manifest's (<image>-PREFIX):
+  // podman's image store is shared by everyone on the machine, and a
+  // build elsewhere must not retag the images under a running test.
+  for (const c of tpl.spec.containers) c.image = runImage(c.image);
+  // podman runs an httpGet probe inside the container, with curl; the
+  // kubelet probes from outside and the images have no curl.  The same
+  // request with the images' busybox wget, as an exec probe.
+  for (const c of tpl.spec.containers)
+    for (const k of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+      const get = c[k]?.httpGet;
+      if (!get) continue;
+      delete c[k].httpGet;
+      c[k].exec = { command: ["wget", "-q", "-O", "/dev/null",
+        `http://127.0.0.1:${get.port}${get.path ?? "/"}`] };
+    }
   const pod = {
     apiVersion: "v1",
     kind: "Pod",
@@ -108,7 +127,7 @@ fs.writeFileSync(path.join(outdir, "facts.env"), [
     "kubectl.kubernetes.io/default-container"])}`,
   `WEB_CONTAINER=${q(web?.name)}`,
   `CONTAINERS=${q(spec.containers.map((c) => c.name).join(" "))}`,
-  `IMAGES=${q(spec.containers.map((c) => c.image).join(" "))}`,
+  `IMAGES=${q(spec.containers.map((c) => runImage(c.image)).join(" "))}`,
   `RUN_AS_USER=${q(spec.securityContext?.runAsUser)}`,
   `GRACE=${q(spec.terminationGracePeriodSeconds ?? 30)}`,
   `EMPTYDIRS=${q((spec.volumes ?? []).filter((v) => v.emptyDir)

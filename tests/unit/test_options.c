@@ -69,6 +69,13 @@ main(void)
 	is_int(parse(&opt, err, sizeof(err), "--data-dir=/eq", NULL),
 	    OPTIONS_OK, "--opt=value form");
 	is_str(opt.data_dir, "/eq", "parsed");
+	ok(opt.check_path == NULL, "no --check: serve");
+
+	is_int(parse(&opt, err, sizeof(err), "--check", "/run/v.sock", NULL),
+	    OPTIONS_OK, "--check SOCKET");
+	is_str(opt.check_path, "/run/v.sock", "--check names the socket");
+	is_int(parse(&opt, err, sizeof(err), "--check", NULL), OPTIONS_ERROR,
+	    "--check without a socket refused");
 
 	is_int(parse(&opt, err, sizeof(err), "--threads", "0", NULL),
 	    OPTIONS_ERROR, "0 threads refused");
