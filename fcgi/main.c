@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "clock.h"
+#include "cluster.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -101,18 +102,30 @@ main(int argc, char **argv)
 	app.metrics = &metrics;
 	app.hostname = hostname;
 	app.timezone = opt.timezone;
+	app.cluster = NULL;
+	if (opt.peers != NULL) {
+		app.cluster = cluster_start(opt.peers, CLUSTER_PORT, hostname,
+		    err, sizeof(err));
+		if (app.cluster == NULL) {
+			store_close(store);
+			listener_close(&listener);
+			fatal(1, "start_failed", "%s", err);
+		}
+	}
 
 	server = server_start(&app, listener.fd, opt.threads, opt.io_timeout,
 	    err, sizeof(err));
 	if (server == NULL) {
+		cluster_stop(app.cluster);
 		store_close(store);
 		listener_close(&listener);
 		fatal(1, "start_failed", "%s", err);
 	}
 	log_info("started", "visits-fcgi %s serving %s with %u threads, "
-	    "data in %s, time zone %s", PACKAGE_VERSION,
+	    "data in %s, time zone %s, peers %s", PACKAGE_VERSION,
 	    listener.path[0] != '\0' ? listener.path : "the socket on fd 0",
-	    opt.threads, opt.data_dir, opt.timezone);
+	    opt.threads, opt.data_dir, opt.timezone,
+	    opt.peers != NULL ? opt.peers : "none");
 
 	do {
 		sig = sigwaitinfo(&stop_signals, NULL);
@@ -124,6 +137,7 @@ main(int argc, char **argv)
 	server_stop(server);
 	if (server_wait(server) == -1)
 		rc = 1;
+	cluster_stop(app.cluster);
 	/* Answers the visits still waiting for the disk, syncs, stops. */
 	if (store_close(store) == -1)
 		rc = 1;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "cluster.h"
 #include "options.h"
 
 static enum options_result options_env(struct options *, char *, size_t);
@@ -20,6 +21,7 @@ enum {
 	OPT_DURABLE = 256,
 	OPT_NO_DURABLE,
 	OPT_IO_TIMEOUT,
+	OPT_PEERS,
 	OPT_CHECK
 };
 
@@ -30,6 +32,7 @@ static const struct option long_options[] = {
 	{ "no-durable",	no_argument,		NULL, OPT_NO_DURABLE },
 	{ "threads",	required_argument,	NULL, 't' },
 	{ "io-timeout",	required_argument,	NULL, OPT_IO_TIMEOUT },
+	{ "peers",	required_argument,	NULL, OPT_PEERS },
 	{ "check",	required_argument,	NULL, OPT_CHECK },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
@@ -63,6 +66,12 @@ usage(FILE *out)
 "      --io-timeout SECONDS drop a FastCGI connection that stalls this long\n"
 "                           in the middle of a request; 0 waits forever\n"
 "                           [VISITS_IO_TIMEOUT, default %d]\n"
+"      --peers NAME         the DNS name that lists every pod (the\n"
+"                           headless Service, e.g. visits-headless): GET\n"
+"                           /cluster shows each one's /visits, asked on\n"
+"                           port %d in the background, at most once a\n"
+"                           second while someone asks, %d ms at most;\n"
+"                           unset or empty: this pod alone [VISITS_PEERS]\n"
 "      --check SOCKET       ask the program serving SOCKET for /healthz\n"
 "                           over FastCGI; exit 0 on a 200 within %d s, else\n"
 "                           1 (the liveness check: visits-serve --check)\n"
@@ -72,7 +81,8 @@ usage(FILE *out)
 "SIGTERM or SIGINT: stop accepting, finish the requests in flight, make the\n"
 "count durable, remove the socket and exit 0.\n",
 	    DEFAULT_DATA_DIR, DEFAULT_TIMEZONE, DEFAULT_THREADS, MAX_THREADS,
-	    DEFAULT_IO_TIMEOUT, CHECK_TIMEOUT_MS / 1000);
+	    DEFAULT_IO_TIMEOUT, CLUSTER_PORT, CLUSTER_DEADLINE_MS,
+	    CHECK_TIMEOUT_MS / 1000);
 }
 
 /* Like OpenBSD's strtonum(): the whole string, in range, or failure. */
@@ -115,6 +125,8 @@ options_env(struct options *opt, char *errbuf, size_t errlen)
 		opt->data_dir = v;
 	if ((v = getenv("VISITS_TIMEZONE")) != NULL && *v != '\0')
 		opt->timezone = v;
+	if ((v = getenv("VISITS_PEERS")) != NULL)
+		opt->peers = v;
 	if ((v = getenv("VISITS_DURABLE")) != NULL && *v != '\0' &&
 	    parse_bool(v, &opt->durable) == -1) {
 		snprintf(errbuf, errlen, "VISITS_DURABLE: '%s' is not one of "
@@ -178,6 +190,9 @@ options_parse(struct options *opt, int argc, char **argv, char *errbuf,
 				return OPTIONS_ERROR;
 			}
 			break;
+		case OPT_PEERS:
+			opt->peers = optarg;
+			break;
 		case OPT_IO_TIMEOUT:
 			if (parse_unsigned(optarg, 0, 86400,
 			    &opt->io_timeout) == -1) {
@@ -211,6 +226,8 @@ options_parse(struct options *opt, int argc, char **argv, char *errbuf,
 		    "(see --help)", argv[optind]);
 		return OPTIONS_ERROR;
 	}
+	if (opt->peers != NULL && *opt->peers == '\0')
+		opt->peers = NULL;
 	if (*opt->data_dir == '\0') {
 		snprintf(errbuf, errlen, "the data directory is empty");
 		return OPTIONS_ERROR;

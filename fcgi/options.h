@@ -16,6 +16,7 @@
 struct options {
 	const char	*data_dir;
 	const char	*timezone;
+	const char	*peers;		/* headless Service name, or NULL */
 	int		 durable;
 	unsigned	 threads;
 	unsigned	 io_timeout;	/* seconds, 0 = none */

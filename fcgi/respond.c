@@ -13,10 +13,41 @@
 #define HTML_TYPE	"text/html; charset=utf-8"
 #define METRICS_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
+/*
+ * The page's table of every pod's count: filled from /cluster once the
+ * page is shown, so that the page's own answer never waits for the other
+ * pods.  Inline, with no external script or font; without JavaScript the
+ * page still has the time and the pod.
+ */
+#define CLUSTER_TABLE \
+"<h2>Visits by pod</h2>\n" \
+"<table id=\"cluster\"><thead><tr><th>pod</th><th>visits</th></tr>" \
+"</thead>\n<tbody></tbody>\n<tfoot><tr><th>total</th><th id=\"total\">" \
+"</th></tr></tfoot></table>\n" \
+"<noscript><p>The table needs JavaScript; " \
+"<a href=\"/cluster\">/cluster</a> has the counts.</p></noscript>\n" \
+"<script>\n" \
+"fetch('/cluster',{cache:'no-store'}).then(function(r){return r.json();})" \
+".then(function(c){\n" \
+" var t=document.querySelector('#cluster tbody');\n" \
+" c.pods.forEach(function(p){\n" \
+"  var tr=t.insertRow(),n=tr.insertCell(),v=tr.insertCell();\n" \
+"  n.textContent=p.name+(p.name===c.served_by?' (this page)':'');\n" \
+"  v.textContent='visits' in p?p.visits:p.error;\n" \
+" });\n" \
+" document.getElementById('total').textContent=c.total;\n" \
+"}).catch(function(e){\n" \
+" document.getElementById('total').textContent='unavailable: '+e;\n" \
+"});\n" \
+"</script>\n"
+
 static void	json_error(struct reply *, int, const char *);
 static void	put_place(struct buf *, const char *);
 static void	index_page(const struct app *, struct reply *);
 static void	time_json(struct reply *);
+static void	cluster_json(const struct app *, struct reply *);
+static void	put_pod(struct buf *, const char *name, int ok, uint64_t,
+		    const char *err);
 
 const char *
 status_reason(int status)
@@ -80,7 +111,7 @@ index_page(const struct app *app, struct reply *r)
 	buf_puts(&r->body, hms);
 	buf_puts(&r->body, "</p>\n<p>Served by <code id=\"host\">");
 	buf_put_html(&r->body, app->hostname);
-	buf_puts(&r->body, "</code></p>\n</body>\n</html>\n");
+	buf_puts(&r->body, "</code></p>\n" CLUSTER_TABLE "</body>\n</html>\n");
 }
 
 static void
@@ -90,6 +121,70 @@ time_json(struct reply *r)
 
 	clock_now_hms(hms);
 	buf_printf(&r->body, "{\"time\":\"%s\"}\n", hms);
+}
+
+static void
+put_pod(struct buf *b, const char *name, int ok, uint64_t visits,
+    const char *err)
+{
+	buf_puts(b, "{\"name\":");
+	buf_put_json_string(b, name);
+	if (ok) {
+		buf_puts(b, ",\"visits\":");
+		buf_put_u64(b, visits);
+	} else {
+		buf_puts(b, ",\"error\":");
+		buf_put_json_string(b, err);
+	}
+	buf_puts(b, "}");
+}
+
+/*
+ * /cluster: the last view the background thread published (cluster.h),
+ * never a wait for the other pods; this pod's count is the store's.
+ */
+static void
+cluster_json(const struct app *app, struct reply *r)
+{
+	const struct cluster_view	*v = NULL;
+	const struct cluster_pod	*p;
+	uint64_t			 self = 0, total = 0;
+	unsigned			 i;
+	int				 known, self_seen = 0;
+
+	known = store_count_if_known(app->store, &self);
+	if (app->cluster != NULL)
+		v = cluster_acquire(app->cluster);
+	buf_puts(&r->body, "{\"served_by\":");
+	buf_put_json_string(&r->body, app->hostname);
+	buf_puts(&r->body, ",\"pods\":[");
+	for (i = 0; v != NULL && i < v->n; i++) {
+		p = &v->pods[i];
+		if (i > 0)
+			buf_puts(&r->body, ",");
+		if (p->self) {
+			self_seen = 1;
+			put_pod(&r->body, app->hostname, known, self,
+			    "count not known yet");
+		} else
+			put_pod(&r->body, p->name, p->ok, p->visits, p->error);
+		if (p->ok)
+			total += p->visits;
+	}
+	if (!self_seen)
+		put_pod(&r->body, app->hostname, known, self,
+		    "count not known yet");
+	if (known)
+		total += self;
+	buf_puts(&r->body, "],\"total\":");
+	buf_put_u64(&r->body, total);
+	if (v != NULL && v->error[0] != '\0') {
+		buf_puts(&r->body, ",\"peers_error\":");
+		buf_put_json_string(&r->body, v->error);
+	}
+	buf_puts(&r->body, "}\n");
+	if (app->cluster != NULL)
+		cluster_release(app->cluster, v);
 }
 
 /*
@@ -134,6 +229,9 @@ respond(const struct app *app, enum method method, enum route route,
 		store_stats(app->store, &st);
 		r->content_type = METRICS_TYPE;
 		metrics_render(app->metrics, &st, &r->body);
+		break;
+	case ROUTE_CLUSTER:
+		cluster_json(app, r);
 		break;
 	case ROUTE_NOT_FOUND:
 		json_error(r, 404, "not found");

@@ -6,6 +6,7 @@
 #define VISITS_RESPOND_H
 
 #include "buf.h"
+#include "cluster.h"
 #include "metrics.h"
 #include "route.h"
 #include "store.h"
@@ -13,6 +14,7 @@
 struct app {
 	struct store	*store;
 	struct metrics	*metrics;
+	struct cluster	*cluster;	/* NULL: this pod alone */
 	const char	*hostname;
 	const char	*timezone;
 };

@@ -17,11 +17,13 @@ static const struct {
 	{ "/healthz",	ROUTE_HEALTHZ },
 	{ "/readyz",	ROUTE_READYZ },
 	{ "/metrics",	ROUTE_METRICS },
+	{ "/cluster",	ROUTE_CLUSTER },
 };
 
 /* Labels for /metrics; "other" keeps the label set bounded. */
 static const char *const labels[ROUTE_COUNT] = {
-	"/", "/time", "/visits", "/healthz", "/readyz", "/metrics", "other"
+	"/", "/time", "/visits", "/healthz", "/readyz", "/metrics", "/cluster",
+	"other"
 };
 
 enum route

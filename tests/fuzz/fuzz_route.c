@@ -35,7 +35,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 } while (0)
 
 static const char *const paths[] = {
-	"/", "/time", "/visits", "/healthz", "/readyz", "/metrics"
+	"/", "/time", "/visits", "/healthz", "/readyz", "/metrics", "/cluster"
 };
 
 static void

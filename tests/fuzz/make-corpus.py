@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import fcgi_client as fc  # noqa: E402
 
 ROUTES = ["/", "/time", "/visits", "/healthz", "/readyz", "/metrics",
-          "/nope", "/time?x=1", "/?a=b", "/visits#frag", ""]
+          "/cluster", "/nope", "/time?x=1", "/?a=b", "/visits#frag", ""]
 KEEP = fc.KEEP_CONN
 GET_VALUES = 9
 

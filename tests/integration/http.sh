@@ -69,6 +69,12 @@ served_by "GET /readyz"
 answer GET /metrics 200 "text/plain; version=0.0.4; charset=utf-8" \
     $'(^|\n)visits_total [0-9]+\n'
 served_by "GET /metrics"
+# No --peers here: this pod alone (tests/cluster has several).
+answer GET /cluster 200 $json \
+    $'^\\{"served_by":"[^"]+","pods":\\[\\{"name":"[^"]+","visits":[0-9]+\\}\\],"total":[0-9]+\\}\n$'
+served_by "GET /cluster"
+is "$(jq -c '[.served_by == .pods[0].name, .total == .pods[0].visits]' \
+    <<<"$http_body")" "[true,true]" "GET /cluster: this host, its count"
 
 # Other paths: 404 from the program.
 for p in /nope /time/ /timex /visits/1 /index.html /readyz/ /metricsx \
@@ -79,7 +85,7 @@ served_by "GET /nope"
 
 # HEAD: the same headers as GET, no body.  Content-Length is compared
 # where the body cannot change between the two requests.
-for p in /time /visits /healthz /readyz /nope / /metrics; do
+for p in /time /visits /healthz /readyz /nope / /metrics /cluster; do
 	http GET "$p"
 	code=$http_code type=$(hdr Content-Type) cc=$(hdr Cache-Control)
 	len=$(hdr Content-Length) size=${#http_body}

@@ -491,6 +491,27 @@ for (const { name, file } of overlays) {
     return p;
   });
 
+  t("GET /cluster: VISITS_PEERS is the StatefulSet's headless Service; a " +
+    "NetworkPolicy lets the pods reach each other's http port", () => {
+    const p = [];
+    const env = Object.fromEntries(
+      (prog?.env ?? []).map((e) => [e.name, e.value]));
+    expect(p, env.VISITS_PEERS === sts?.spec?.serviceName,
+      `VISITS_PEERS ${env.VISITS_PEERS}, serviceName ` +
+      `${sts?.spec?.serviceName}`);
+    for (const np of objs.filter((o) => o.kind === "NetworkPolicy")) {
+      if (!matches(np.spec.podSelector?.matchLabels, pod?.metadata?.labels))
+        continue;
+      expect(p, (np.spec.egress ?? []).some((r) =>
+        (r.to ?? []).some((to) => to.podSelector &&
+          matches(to.podSelector.matchLabels, pod?.metadata?.labels)) &&
+        (r.ports ?? []).some((x) => x.port === "http" ||
+          x.port === web?.ports?.[0]?.containerPort)),
+        `NetworkPolicy ${np.metadata.name}: no egress to the pods' http`);
+    }
+    return p;
+  });
+
   t("a ServiceMonitor, if any, carries the release label that " +
     "kube-prometheus-stack's Prometheus selects", () => {
     const p = [];

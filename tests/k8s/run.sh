@@ -138,12 +138,12 @@ if [ -f "$tmp/minikube.yaml" ]; then
 	    's/visits-nginx:0\.1\.0/visits-nginx:latest/'
 	expect_caught "a command line in the StatefulSet" policy \
 	    'sets a command line' \
-	    '0,/^\( *\)- image: localhost\/visits-fcgi.*/s//&\n\1  command: [spawn-fcgi]/'
+	    '0,/^\( *\)image: localhost\/visits-fcgi.*/s//&\n\1command: [spawn-fcgi]/'
 	expect_caught "another socket path than nginx.conf's" policy 'upstream' \
-	    '0,/^\( *\)- image: localhost\/visits-fcgi.*/s//&\n\1  env: [{name: VISITS_SOCKET, value: \/run\/visits\/o.sock}]/'
+	    '0,/^\( *\)- name: VISITS_PEERS$/s//\1- {name: VISITS_SOCKET, value: \/run\/visits\/o.sock}\n&/'
 	expect_caught "an env var that repeats the program's default" policy \
 	    "repeats the program's default" \
-	    '0,/^\( *\)- image: localhost\/visits-fcgi.*/s//&\n\1  env: [{name: VISITS_DATA_DIR, value: \/data}]/'
+	    '0,/^\( *\)- name: VISITS_PEERS$/s//\1- {name: VISITS_DATA_DIR, value: \/data}\n&/'
 	expect_caught "the program's liveness not its own check" policy \
 	    'livenessProbe is not visits-serve --check' \
 	    '0,/- --check/s//- --help/'
@@ -157,6 +157,8 @@ if [ -f "$tmp/minikube.yaml" ]; then
 	    's/type: NodePort/type: ClusterIP/'
 	expect_caught "a storage class other than standard on minikube" policy \
 	    'not standard' 's/storageClassName: standard/storageClassName: fast/'
+	expect_caught "/cluster asking another name than the headless Service" \
+	    policy 'VISITS_PEERS' 's/value: visits-headless$/value: visits/'
 fi
 
 finish

@@ -4,7 +4,8 @@
 # create (a PersistentVolumeClaim and a Pod per replica), plays them with
 # `podman kube play`, and checks through nginx in each pod what the SPEC
 # promises:
-#   the HTTP table; what counts and what does not; independent per-pod
+#   the HTTP table (/cluster: this pod alone, podman has no headless
+#   Service); what counts and what does not; independent per-pod
 #   counts; `cat /data/visits` in the default container equals /visits;
 #   nslookup there resolves through the C library (the search list);
 #   a pod deleted and played again keeps its count; the program killed
@@ -280,6 +281,16 @@ for i in $(seq 0 $((REPLICAS - 1))); do
 	    problem "GET /metrics: $code $ctype"
 	[ "$m" = "$v" ] || problem "visits_total '$m', /visits $v"
 	check "$host: GET /metrics is Prometheus text; visits_total equals /visits"
+
+	# podman plays no headless Service: the name does not resolve here
+	# (tests/cluster has the other pods), and the view is this pod alone.
+	req "$i" GET /cluster
+	[ "$code" = 200 ] && [ "$ctype" = application/json ] ||
+	    problem "GET /cluster: $code $ctype"
+	[[ $body == "{\"served_by\":\"$host\",\"pods\":["*"{\"name\":\"$host\",\"visits\":$v}"* ]] ||
+	    problem "GET /cluster does not list $host with its count $v: $body"
+	dyn "GET /cluster"
+	check "$host: GET /cluster lists this pod with its count" "$body"
 
 	for p in / /time /visits; do
 		req "$i" GET $p

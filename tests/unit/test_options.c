@@ -33,22 +33,26 @@ main(void)
 	unsetenv("VISITS_DURABLE");
 	unsetenv("VISITS_THREADS");
 	unsetenv("VISITS_IO_TIMEOUT");
+	unsetenv("VISITS_PEERS");
 
 	is_int(parse(&opt, err, sizeof(err), NULL), OPTIONS_OK, "defaults");
 	is_str(opt.data_dir, "/data", "data dir /data");
 	is_str(opt.timezone, "Europe/Moscow", "Moscow time");
 	ok(opt.durable, "durable by default");
 	is_int(opt.threads, 1, "1 request thread");
+	ok(opt.peers == NULL, "no peers: this pod alone");
 
 	setenv("VISITS_DATA_DIR", "/env/data", 1);
 	setenv("VISITS_TIMEZONE", "UTC", 1);
 	setenv("VISITS_DURABLE", "0", 1);
 	setenv("VISITS_THREADS", "8", 1);
+	setenv("VISITS_PEERS", "visits-headless", 1);
 	is_int(parse(&opt, err, sizeof(err), NULL), OPTIONS_OK, "env");
 	is_str(opt.data_dir, "/env/data", "VISITS_DATA_DIR");
 	is_str(opt.timezone, "UTC", "VISITS_TIMEZONE");
 	ok(!opt.durable, "VISITS_DURABLE=0");
 	is_int(opt.threads, 8, "VISITS_THREADS");
+	is_str(opt.peers, "visits-headless", "VISITS_PEERS");
 
 	is_int(parse(&opt, err, sizeof(err), "-d", "/flag", "--durable",
 	    "--threads", "64", "--io-timeout", "0", NULL), OPTIONS_OK,
@@ -57,6 +61,10 @@ main(void)
 	ok(opt.durable, "--durable beats VISITS_DURABLE=0");
 	is_int(opt.threads, 64, "--threads");
 	is_int(opt.io_timeout, 0, "--io-timeout 0");
+	is_int(parse(&opt, err, sizeof(err), "--peers", "", NULL),
+	    OPTIONS_OK, "--peers ''");
+	ok(opt.peers == NULL, "an empty name is no peers");
+	unsetenv("VISITS_PEERS");
 
 	is_int(parse(&opt, err, sizeof(err), "--data-dir=/eq", NULL),
 	    OPTIONS_OK, "--opt=value form");

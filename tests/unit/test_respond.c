@@ -111,9 +111,21 @@ main(void)
 	is_str(r->content_type, "text/plain; version=0.0.4; charset=utf-8",
 	    "Prometheus content type");
 	has_str(r->body.data, "\nvisits_total 2\n", "metrics has the count");
+	r = ask(METHOD_GET, "/cluster");
+	is_int(r->status, 200, "/cluster 200");
+	is_str(r->body.data, "{\"served_by\":\"visits-0\",\"pods\":"
+	    "[{\"name\":\"visits-0\",\"visits\":2}],\"total\":2}\n",
+	    "no peers: /cluster is this pod alone, its count from the store");
+	r = ask(METHOD_GET, "/");
+	has_str(r->body.data, "<table id=\"cluster\">", "the page has the "
+	    "table that its script fills from /cluster");
+	ok(strstr(r->body.data, "src=") == NULL &&
+	    strstr(r->body.data, "http") == NULL, "and loads nothing from "
+	    "elsewhere");
+	is_u64(count(), 3, "/cluster did not count, / did");
 	r = ask(METHOD_GET, "/time?x=1");
 	is_int(r->status, 200, "query strings do not route");
-	is_u64(count(), 3, "and it counted");
+	is_u64(count(), 4, "and it counted");
 	r = ask(METHOD_GET, "/nope");
 	is_int(r->status, 404, "404");
 	is_str(r->body.data, "{\"error\":\"not found\"}\n", "404 body");
@@ -122,7 +134,7 @@ main(void)
 	ok(r->allow, "with Allow");
 	is_str(r->body.data, "{\"error\":\"method not allowed\"}\n",
 	    "405 body");
-	is_u64(count(), 3, "none of those counted");
+	is_u64(count(), 4, "none of those counted");
 
 	buf_init(&head, hs, sizeof(hs));
 	reply_head(&app, r, &head);

@@ -19,6 +19,7 @@ main(void)
 	is_int(route_of("/healthz"), ROUTE_HEALTHZ, "/healthz");
 	is_int(route_of("/readyz"), ROUTE_READYZ, "/readyz");
 	is_int(route_of("/metrics"), ROUTE_METRICS, "/metrics");
+	is_int(route_of("/cluster"), ROUTE_CLUSTER, "/cluster");
 	is_int(route_of("/time?x=1"), ROUTE_TIME, "query string ignored");
 	is_int(route_of("/?a=b&c"), ROUTE_INDEX, "query on /");
 	is_int(route_of("/time#frag"), ROUTE_TIME, "fragment ignored");
@@ -45,6 +46,9 @@ main(void)
 	ok(!route_counts_visit(ROUTE_HEALTHZ, METHOD_GET), "probes do not");
 	ok(!route_counts_visit(ROUTE_READYZ, METHOD_GET), "readyz does not");
 	ok(!route_counts_visit(ROUTE_METRICS, METHOD_GET), "scrapes do not");
+	ok(!route_counts_visit(ROUTE_CLUSTER, METHOD_GET), "/cluster does "
+	    "not");
+	is_str(route_label(ROUTE_CLUSTER), "/cluster", "/cluster's label");
 	ok(!route_counts_visit(ROUTE_NOT_FOUND, METHOD_GET), "404 does not");
 	ok(!route_counts_visit(ROUTE_TIME, METHOD_OTHER), "POST does not");
 	is_str(route_label(ROUTE_NOT_FOUND), "other", "bounded labels");
