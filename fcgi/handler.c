@@ -9,12 +9,22 @@
 #include <time.h>
 
 #include "clock.h"
+#include "cluster.h"
 #include "handler.h"
 #include "record.h"
 
-#define BODY_SIZE		4096	/* every answer but /metrics */
+#define BODY_SIZE		16384	/* every answer but /metrics */
 #define METRICS_BODY_SIZE	65536
 #define MAX_DISCARDED_STDIN	65536
+
+/*
+ * The largest of those is /cluster with every pod in error: a name and an
+ * error each (escaped JSON at most doubles them here: they hold no
+ * control characters) and the keys around them.
+ */
+_Static_assert(BODY_SIZE >= 256 +
+    CLUSTER_MAX_PODS * (2 * (CLUSTER_NAME_LEN + CLUSTER_ERROR_LEN) + 64),
+    "a /cluster answer with every pod in error must fit BODY_SIZE");
 
 static void	read_target(struct exchange *);
 static void	answer(struct exchange *, const char *visit_err);

@@ -518,9 +518,10 @@ undo:
 /*
  * The new count, or the old one back.  Once renamed, a failure (the
  * directory sync, say) leaves the new count in the file although its
- * visits are refused; so the old count is put back the same way, without
- * syncs (best effort: if that fails too, the file is read again on the
- * next try and counting goes on from what it says).
+ * visits are refused; so the old count is put back the same way, its data
+ * synced so that a power cut cannot leave an empty file, without the
+ * directory sync (best effort: if that fails too, the file is read again
+ * on the next try and counting goes on from what it says).
  */
 static int
 file_write(struct store *s, int dirfd, uint64_t old, uint64_t value,
