@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "cluster.h"
 #include "log.h"
+#include "store.h"
 
 #define NS_PER_MS	1000000LL
 #define REFRESH_NS	(1000 * NS_PER_MS)	/* at most once a second */
@@ -106,7 +107,7 @@ cluster_parse_answer(const char *a, size_t len, uint64_t *visits,
     char *name, size_t namelen)
 {
 	const char	*end, *p, *body;
-	uint64_t	 v = 0;
+	char		 why[128];
 	size_t		 digits = 0;
 
 	name[0] = '\0';
@@ -134,15 +135,14 @@ cluster_parse_answer(const char *a, size_t len, uint64_t *visits,
 	p = memmem(body, len - (size_t)(body - a), "{\"visits\":", 10);
 	if (p == NULL)
 		return "no count in the answer";
-	for (p += 10; p < a + len && *p >= '0' && *p <= '9'; p++) {
-		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return "count out of range";
-		v = v * 10 + (uint64_t)(*p - '0');
-		digits++;
-	}
-	if (digits == 0 || p >= a + len || *p != '}')
+	/* The digits, read as the counter file is (store.c). */
+	for (p += 10; p + digits < a + len && p[digits] >= '0' &&
+	    p[digits] <= '9'; digits++)
+		;
+	if (digits == 0 || p + digits >= a + len || p[digits] != '}')
 		return "no count in the answer";
-	*visits = v;
+	if (store_parse_count(p, digits, visits, why, sizeof(why)) == -1)
+		return "count out of range";
 	return NULL;
 }
 
