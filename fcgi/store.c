@@ -371,7 +371,7 @@ file_check(struct store *s, int dirfd, char *errbuf, size_t errlen)
  * The temp file to write the next count into, open for writing at offset
  * 0.  After an update, visits.tmp is the previous counter file (the two
  * were exchanged), its blocks and inode already allocated: rewriting it
- * in place costs fewer disk writes than a new file (README, Performance).
+ * in place costs fewer disk writes than a new file (doc/PERFORMANCE.md).
  * But a reader that opened the counter file before that update may still
  * be reading it, and must never see it change.  A write lease answers
  * exactly that: the kernel grants it only while no one else has the file

@@ -1,6 +1,6 @@
-// Policy checks on the rendered overlays: what the SPEC and issue 3 ask of
-// the manifests, and that the manifests agree with nginx/nginx.conf, the
-// program's defaults and the Containerfiles.
+// Policy checks on the rendered overlays: what the README and
+// doc/KUBERNETES.md promise of the manifests, and that the manifests
+// agree with nginx/nginx.conf, the program's defaults and the Containerfiles.
 //
 //   node policy.mjs --top DIR --help HELP.txt NAME=rendered.yaml ...
 //

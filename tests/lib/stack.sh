@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # tests/lib/stack.sh: start and stop the real stack (nginx in front of
-# spawn-fcgi + visits-fcgi) in one directory.  Sourced by `./dev run`, the
-# integration tests, the benchmark and the reliability campaigns.
+# fcgi/visits-serve) in one directory.  Sourced by `./dev run` and
+# the tests, campaigns and benchmarks that need the real stack.
 #
 # Functions return what they found in variables (never on stdout), so call
 # them in the current shell, not in $(...): the processes must be children

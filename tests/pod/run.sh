@@ -2,7 +2,7 @@
 # tests/pod/run.sh: the pod test.  Builds both images with podman, turns
 # the StatefulSet of k8s/overlays/minikube into what its controller would
 # create (a PersistentVolumeClaim and a Pod per replica), plays them with
-# `podman kube play`, and checks through nginx in each pod what the SPEC
+# `podman kube play`, and checks through nginx in each pod what the README
 # promises:
 #   the HTTP table (/cluster: this pod alone, podman has no headless
 #   Service); what counts and what does not; independent per-pod
@@ -22,7 +22,7 @@
 #   and scaled down and up again they get their volumes and counts back.
 #
 # Needs root, and podman, runc and debootstrap (./dev test-pod installs
-# them: dev's POD_DEPS).  Makes the base image when missing
+# them: dev's DEPS_POD).  Makes the base image when missing
 # (tests/pod/setup.sh; cached).  Pods, volumes and ports are this run's
 # own (names and image tags prefixed, ports free on 127.0.0.1) and removed
 # at the end; the images' layers stay, as a cache.
@@ -223,7 +223,7 @@ done
 check "$REPLICAS pods played, every container running, /readyz 200 ($(($(date +%s) - t0)) s)"
 [ "$tap_failed" -eq 0 ] || finish
 
-# --- the SPEC's HTTP table, in every pod ---------------------------------------------
+# --- the README's HTTP table, in every pod ---------------------------------------------
 hms='[0-2][0-9]:[0-5][0-9]:[0-5][0-9]'
 for i in $(seq 0 $((REPLICAS - 1))); do
 	host="$STS_NAME-$i"

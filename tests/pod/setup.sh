@@ -4,7 +4,7 @@
 # with hybrid cgroups, and make the Debian bookworm base image that both
 # Containerfiles start FROM, with debootstrap --variant=minbase (cached:
 # done once).  podman, runc and debootstrap are Debian packages of dev's
-# POD_DEPS: `./dev deps pod` installs them (`./dev test-pod` does).
+# DEPS_POD: `./dev deps pod` installs them (`./dev test-pod` does).
 #
 # Usage: tests/pod/setup.sh            (as root)
 # Then:  export CONTAINERS_CONF=$(tests/pod/setup.sh --print-conf)

@@ -6,7 +6,7 @@
  *	dirsync    fsync() of a directory returns 0 without syncing
  *	fdatasync  fdatasync() returns 0 without syncing
  *
- * Build: cc -shared -fPIC -o syncshim.so syncshim.c -ldl
+ * Built by automake (tests/powercut/local.am) when configure finds libfuse3.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
