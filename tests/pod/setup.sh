@@ -7,6 +7,7 @@
 # DEPS_POD: `./dev deps pod` installs them (`./dev test-pod` does).
 #
 # Usage: tests/pod/setup.sh            (as root)
+#        tests/pod/setup.sh --conf-only   (the containers.conf alone)
 # Then:  export CONTAINERS_CONF=$(tests/pod/setup.sh --print-conf)
 #
 # Environment:
@@ -55,6 +56,7 @@ events_logger = "file"
 CONF
 mv "$conf.tmp" "$conf"
 export CONTAINERS_CONF="$conf"
+[ "${1-}" = --conf-only ] && exit 0
 
 if podman image exists "$base"; then
 	log "base image $base present"
