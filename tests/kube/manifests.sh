@@ -428,6 +428,9 @@ caught "a container without a memory limit" 'nginx: no limits.memory' \
 caught "a grace period the program's hook may use up" \
     'the grace period is 20 s' minikube $sts \
     '[{"op":"replace","path":"/spec/template/spec/terminationGracePeriodSeconds","value":20}]'
+caught "a probe's grace period the program's hook may use up" \
+    "the probe's grace period is 3 s" minikube $sts \
+    "[{\"op\":\"replace\",\"path\":\"$ctr/0/livenessProbe/terminationGracePeriodSeconds\",\"value\":3}]"
 caught "nginx's hook sleeping past the program's wait" \
     'nginx may take 9 + ' minikube sed 's/sleep 5;/sleep 9;/'
 caught "a ClusterIP Service on minikube" 'visits type ClusterIP' minikube \

@@ -304,9 +304,11 @@ class Checks:
              "those of the images", self.users_and_roots),
             ("requests and limits for CPU and memory on every container",
              self.resources),
-            ("the longest drain fits: the program's preStop hook outlasts "
-             "nginx's sleep and worker_shutdown_timeout, and ends "
-             f"{STOP_MARGIN_S} s inside the grace period", self.drain),
+            ("the longest drains fit: the program's preStop hook outlasts "
+             "nginx's sleep and worker_shutdown_timeout and ends "
+             f"{STOP_MARGIN_S} s inside the grace period; killed alone for "
+             "a failed probe, it ends as far inside the probe's",
+             self.drain),
             ("Service visits: NodePort on minikube (for minikube service), "
              "else ClusterIP", self.service_type),
             ("a NetworkPolicy lets in HTTP and lets out DNS and the other "
@@ -443,9 +445,11 @@ class Checks:
 
     def drain(self, r, ref, p):
         # nginx's hook sleeps, then nginx drains for at most
-        # worker_shutdown_timeout; the program's hook polls for nginx's pid
-        # file, a counter i bounding all its loops ("[ $i -lt N ]", "sleep
-        # STEP"): its longest wait is the last bound times the step.
+        # worker_shutdown_timeout.  The program's hook waits for nginx's
+        # mark, then for its pid file, one counter i bounding both loops
+        # ("[ $i -lt N ]", "sleep STEP"): without a mark (the program
+        # alone killed) it waits the first bound times the step; at most,
+        # the last bound times the step.
         def hook(c):
             return " ".join((c or {}).get("lifecycle", {}).get(
                 "preStop", {}).get("exec", {}).get("command", []))
@@ -465,6 +469,16 @@ class Checks:
         if None in (sleep, self.drain_s, step) or not bounds:
             return
         wait = bounds[-1] * step
+        alone = bounds[0] * step
+        # A failed startup or liveness probe kills with its own grace
+        # period, if it sets one (readiness kills nothing).
+        probe_grace = min((pr.get("terminationGracePeriodSeconds", grace)
+                           for k, pr in probes(r.prog or {})
+                           if k != "readinessProbe"), default=grace)
+        if alone + STOP_MARGIN_S > probe_grace:
+            p.append(f"killed for a failed probe, the program waits "
+                     f"{alone:g} s for nginx's mark, the probe's grace "
+                     f"period is {probe_grace} s")
         if wait < sleep + self.drain_s:
             p.append(f"the program waits {wait:g} s, nginx may take "
                      f"{sleep} + {self.drain_s} s")
