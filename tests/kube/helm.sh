@@ -166,7 +166,7 @@ if out=$(helm test "$release" -n "$ns" --timeout 2m 2>&1); then
 	pass "helm test: /visits through the Service, /cluster lists every pod"
 else
 	fail "helm test: /visits through the Service, /cluster lists every pod"
-	diag "$(tail -n 15 <<<"$out")"
+	diag "$(grep -E '^(Phase|Error|[[:space:]]+\*)' <<<"$out")"
 fi
 diag "$(kubectl logs -n "$ns" "$sts-test" 2>&1)"
 
@@ -225,9 +225,14 @@ ok $? "visits were acknowledged under load"
 
 # --- 6. uninstall, install again ----------------------------------------------------------
 check "helm uninstall" helm uninstall "$release" -n "$ns" --wait --timeout 60s
+# The pods go after the StatefulSet, and with them whatever would delete
+# the claims.
+kubectl wait -n "$ns" --for=delete pod -l "$selector" --timeout=60s \
+    >/dev/null 2>&1
 claims() {
-	kubectl get pvc -n "$ns" -o \
-	    jsonpath='{range .items[*]}{.metadata.name} {.status.phase}{"\n"}{end}'
+	kubectl get pvc -n "$ns" -o json | jq -r '.items[] | .metadata.name +
+	    " " + .status.phase +
+	    if .metadata.deletionTimestamp then " (being deleted)" else "" end'
 }
 want=$(for i in $(seq 0 $((replicas - 1))); do
 	echo "data-$sts-$i Bound"; done)
