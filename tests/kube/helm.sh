@@ -162,13 +162,14 @@ if [ "$tap_failed" != 0 ] && ! pods_ready >/dev/null 2>&1; then
 fi
 
 # --- 4. helm test ---------------------------------------------------------------------
-if out=$(helm test "$release" -n "$ns" --timeout 2m 2>&1); then
+# The test pod is deleted when it succeeds, and stays when it fails.
+if out=$(helm test "$release" -n "$ns" --hide-notes --timeout 2m 2>&1); then
 	pass "helm test: /visits through the Service, /cluster lists every pod"
 else
 	fail "helm test: /visits through the Service, /cluster lists every pod"
 	diag "$(grep -E '^(Phase|Error|[[:space:]]+\*)' <<<"$out")"
+	diag "$(kubectl logs -n "$ns" "$sts-test" 2>&1)"
 fi
-diag "$(kubectl logs -n "$ns" "$sts-test" 2>&1)"
 
 # --- 5. upgrade under load -------------------------------------------------------------
 for img in "${images[@]}"; do
