@@ -36,7 +36,8 @@ DOMAIN=default.svc.cluster.local
 PEERS=visits-headless
 id=vc$$
 hub=$id-hub
-net=10.213.$((RANDOM % 250))
+# The hosts' network: a /24 of 198.18.0.0/15, reserved for benchmarking.
+net=198.18.$((16 + RANDOM % 100))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/visits-cluster.XXXXXX") ||
 	bail_out "no temporary directory"
 host_pids=()
