@@ -13,6 +13,8 @@ Runs until SIGTERM/SIGINT (a request under way is finished first) or for
     requests      requests sent
     acked         counting requests (GET / or /time) answered a complete,
                   well-formed 200: the visits the service acknowledged
+    acked_by      {"visits-0": n, ...}: acked, by the X-Served-By of the
+                  answer (the pod that counted the visit)
     count_other   counting requests answered with another status
     no_answer     requests with no status line (connection refused,
                   reset, closed): for a counting one, "in flight"
@@ -58,16 +60,17 @@ stop = threading.Event()
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
-        self.d = {"requests": 0, "acked": 0, "count_other": 0,
-                  "no_answer": 0, "count_no_answer": 0, "incomplete": 0,
-                  "bad_body": 0, "unexpected": 0, "status": {},
+        self.d = {"requests": 0, "acked": 0, "acked_by": {},
+                  "count_other": 0, "no_answer": 0, "count_no_answer": 0,
+                  "incomplete": 0, "bad_body": 0, "unexpected": 0,
+                  "status": {},
                   "max_seconds": 0.0, "examples": []}
 
     def add(self, **kw):
         with self.lock:
             for k, v in kw.items():
-                if k == "status":
-                    self.d["status"][v] = self.d["status"].get(v, 0) + 1
+                if k in ("status", "acked_by"):
+                    self.d[k][v] = self.d[k].get(v, 0) + 1
                 elif k == "seconds":
                     self.d["max_seconds"] = max(self.d["max_seconds"], v)
                 elif k == "example":
@@ -113,7 +116,8 @@ def worker(host, port, table, delay, stats, seed):
         elif not body_re.match(body):
             stats.add(bad_body=1, example="%s: %r" % (key, body[:80]))
         elif counting:
-            stats.add(acked=1)
+            stats.add(acked=1,
+                      acked_by=resp.getheader("X-Served-By", "(none)"))
         if counting and resp.status != 200:
             stats.add(count_other=1)
         if resp.will_close:

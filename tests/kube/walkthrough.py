@@ -43,6 +43,9 @@ MASKS = [
     (re.compile(r"(X-Served-By: )visits-\d+"), r"\1<pod>"),
     # a moment: times, dates, ages in kubectl's tables
     (re.compile(r"\b\d\d:\d\d:\d\d\b"), "<time>"),
+    # helm's (LAST DEPLOYED: Sun Dec  6 13:34:27 2026)
+    (re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} +\d{1,2} "
+                r"<time> \d{4}\b"), "<date>"),
     (re.compile(r"^(Date: ).*$"), r"\1<date>"),
     (re.compile(r"(?<![\w.-])\d+(\.\d+)?[smhd](\d+[smh])?(?![\w.-])"),
      "<age>"),
