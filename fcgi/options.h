@@ -1,17 +1,12 @@
 /*
- * options.h: the program's settings, from environment variables and flags
- * (flags win).  Parsing is separate from main() so that it can be tested.
+ * options.h: the program's settings, from defaults, environment variables
+ * and flags (flags win), all read from one table (options.c).  Parsing is
+ * separate from main() so that it can be tested.
  */
 #ifndef VISITS_OPTIONS_H
 #define VISITS_OPTIONS_H
 
 #include <stddef.h>
-
-#define DEFAULT_DATA_DIR	"/data"
-#define DEFAULT_TIMEZONE	"Europe/Moscow"
-#define DEFAULT_THREADS		1
-#define DEFAULT_IO_TIMEOUT	10
-#define MAX_THREADS		256
 
 struct options {
 	const char	*data_dir;
