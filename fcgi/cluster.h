@@ -4,8 +4,8 @@
  * One background thread finds the pods through the headless Service's
  * DNS name (its A/AAAA records) and asks each one's nginx for /visits,
  * all at once, with one deadline.  It refreshes at most once a second,
- * and only while someone asked in the last few seconds; request threads
- * only take the last published view, which is never changed once
+ * and only while someone asked in the last few seconds; requests only
+ * take the last published view, which is never changed once
  * published, so they never wait for the network and a flood of /cluster
  * requests never multiplies the requests to the other pods.
  *

@@ -1,7 +1,7 @@
 /*
  * main.c: visits-fcgi, the Moscow time and a persistent visit counter over
  * FastCGI.  Reads the settings, opens the counter store and the listening
- * socket, starts the request threads, and waits for SIGTERM or SIGINT.
+ * socket, starts the event loop, and waits for SIGTERM or SIGINT.
  */
 #include "config.h"
 
@@ -113,18 +113,18 @@ main(int argc, char **argv)
 		}
 	}
 
-	server = server_start(&app, listener.fd, opt.threads, opt.io_timeout,
-	    err, sizeof(err));
+	server = server_start(&app, listener.fd, opt.io_timeout, err,
+	    sizeof(err));
 	if (server == NULL) {
 		cluster_stop(app.cluster);
 		store_close(store);
 		listener_close(&listener);
 		fatal(1, "start_failed", "%s", err);
 	}
-	log_info("started", "visits-fcgi %s serving %s with %u threads, "
-	    "data in %s, time zone %s, peers %s", PACKAGE_VERSION,
+	log_info("started", "visits-fcgi %s serving %s, data in %s, time "
+	    "zone %s, peers %s", PACKAGE_VERSION,
 	    listener.path[0] != '\0' ? listener.path : "the socket on fd 0",
-	    opt.threads, opt.data_dir, opt.timezone,
+	    opt.data_dir, opt.timezone,
 	    opt.peers != NULL ? opt.peers : "none");
 
 	do {

@@ -1,9 +1,9 @@
 /*
  * metrics.h: request counters and the Prometheus text exposition.
  *
- * The threads that answer (the request threads, and the store thread for
- * the requests that waited for the disk) only add to counters with
- * relaxed atomics; /metrics reads them.  Nothing here takes a lock.
+ * The threads that answer (the event loop, and the store thread for the
+ * requests that waited for the disk) only add to counters with relaxed
+ * atomics; /metrics reads them.  Nothing here takes a lock.
  */
 #ifndef VISITS_METRICS_H
 #define VISITS_METRICS_H

@@ -59,10 +59,6 @@ static const struct setting settings[] = {
 	  "answering a visit; --no-durable syncs the new count's data, not "
 	  "the directory: a power loss may lose the latest visits, never "
 	  "the file" },
-	{ "threads", 't', "VISITS_THREADS", KIND_UINT, AT(threads), 1, 256,
-	  "1", "N", "request threads; one serves any number of connections "
-	  "(epoll), visits and readiness checks wait for the disk without "
-	  "holding it; more use more cores" },
 	{ "io-timeout", 0, "VISITS_IO_TIMEOUT", KIND_UINT, AT(io_timeout),
 	  0, 86400, "10", "SECONDS", "drop a FastCGI connection that stalls "
 	  "this long in the middle of a request; 0 waits forever" },

@@ -13,7 +13,6 @@ struct options {
 	const char	*timezone;
 	const char	*peers;		/* headless Service name, or NULL */
 	int		 durable;
-	unsigned	 threads;
 	unsigned	 io_timeout;	/* seconds, 0 = none */
 	const char	*check_path;	/* --check: only check that socket */
 };

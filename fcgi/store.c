@@ -1,7 +1,7 @@
 /*
  * store.c: the counter file, with atomic updates and group commit.
  *
- * Request threads queue waiters and go on with other requests.  The store
+ * The event loop queues waiters and goes on with other requests.  The store
  * thread takes the whole queue, writes count + n once (temp file, sync,
  * rename, directory sync), and completes every waiter with its own visit
  * number.  Visits that arrive during that write queue up for the next one,

@@ -37,16 +37,14 @@ REMOTE_ADDR REQUEST_METHOD REQUEST_URI SERVER_PROTOCOL " \
     "passes exactly the FastCGI params the program reads"
 
 # The upstream numbers.  Kept connections do not hold the program's
-# request threads (doc/DESIGN.md), so they are not bounded by
-# them: load.sh checks that with 200 clients and one thread.
+# event loop (doc/DESIGN.md), so they are not bounded by it: load.sh
+# checks that with 200 clients.
 is "$conf_workers" 2 "worker_processes 2"
 is "$conf_keepalive" 32 "upstream visits_fcgi keeps 32 idle connections per worker"
 has '^[[:space:]]*worker_shutdown_timeout [0-9]+s;'
 ok $? "graceful drain is bounded (worker_shutdown_timeout)"
 "$VISITS_FCGI" --help >"$it_tmp/help" 2>&1
 ok $? "visits-fcgi --help exits 0"
-grep -q 'one serves any number of' "$it_tmp/help"
-ok $? "visits-fcgi --help: one thread serves any number of connections"
 
 # render-conf
 mkdir -p "$it_tmp/nginx"

@@ -31,7 +31,6 @@ main(void)
 	unsetenv("VISITS_DATA_DIR");
 	unsetenv("VISITS_TIMEZONE");
 	unsetenv("VISITS_DURABLE");
-	unsetenv("VISITS_THREADS");
 	unsetenv("VISITS_IO_TIMEOUT");
 	unsetenv("VISITS_PEERS");
 
