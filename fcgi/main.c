@@ -104,8 +104,8 @@ main(int argc, char **argv)
 	app.timezone = opt.timezone;
 	app.cluster = NULL;
 	if (opt.peers != NULL) {
-		app.cluster = cluster_start(opt.peers, CLUSTER_PORT, hostname,
-		    err, sizeof(err));
+		app.cluster = cluster_start(opt.peers, VISITS_HTTP_PORT,
+		    hostname, err, sizeof(err));
 		if (app.cluster == NULL) {
 			store_close(store);
 			listener_close(&listener);

@@ -65,7 +65,7 @@ static const struct setting settings[] = {
 	{ "peers", 0, "VISITS_PEERS", KIND_STRING, AT(peers), 0, 0,
 	  NULL, "NAME", "the DNS name that lists every pod (the headless "
 	  "Service, e.g. visits-headless): GET /cluster shows each one's "
-	  "/visits, asked on port " XSTR(CLUSTER_PORT) " in the "
+	  "/visits, asked on port " XSTR(VISITS_HTTP_PORT) " in the "
 	  "background, at most once a second while someone asks, "
 	  XSTR(CLUSTER_DEADLINE_MS) " ms at most; unset or empty: this pod "
 	  "alone" },

@@ -45,6 +45,11 @@ has '^[[:space:]]*worker_shutdown_timeout [0-9]+s;'
 ok $? "graceful drain is bounded (worker_shutdown_timeout)"
 "$VISITS_FCGI" --help >"$it_tmp/help" 2>&1
 ok $? "visits-fcgi --help exits 0"
+# /cluster asks the other pods' nginx: on the port this file listens on
+# (configure reads it from here).
+port=$(sed -n 's/^[[:space:]]*listen \([0-9]*\);/\1/p' <<<"$conf_code")
+tr -s '\n ' '  ' <"$it_tmp/help" | grep -q "asked on port $port "
+ok $? "visits-fcgi asks the other pods on nginx's port (${port:-none})"
 
 # render-conf
 mkdir -p "$it_tmp/nginx"
