@@ -14,11 +14,33 @@
 #define METRICS_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
 /*
- * The page's table of every pod's count: filled from /cluster once the
- * page is shown, so that the page's own answer never waits for the other
- * pods.  Inline, with no external script or font; without JavaScript the
- * page still has the time and the pod.
+ * The page: the time, the pod that served it, and the table of every
+ * pod's count, filled from /cluster once the page is shown, so that the
+ * page's own answer never waits for the other pods.  Inline, with no
+ * external script, style or font; without JavaScript the page still has
+ * the time and the pod.
  */
+#define PAGE_HEAD \
+"<!doctype html>\n" \
+"<html lang=\"en\">\n" \
+"<head><meta charset=\"utf-8\">\n" \
+"<meta name=\"viewport\" " \
+"content=\"width=device-width,initial-scale=1\">\n" \
+"<style>\n" \
+"body{font:1rem/1.5 system-ui,sans-serif;max-width:34rem;margin:2rem auto;" \
+"padding:0 1rem;color:#222}\n" \
+"h1{font-size:1.25rem;font-weight:400;color:#555;margin:0}\n" \
+"#time{font-size:4rem;font-weight:600;margin:0;" \
+"font-variant-numeric:tabular-nums}\n" \
+"table{border-collapse:collapse;width:100%}\n" \
+"thead,tfoot{background:#e8e8e8}\n" \
+"th,td{border:1px solid #ccc;padding:.25rem .75rem;text-align:left}\n" \
+"th+th,td+td{text-align:right;font-variant-numeric:tabular-nums}\n" \
+"tbody tr:nth-child(even){background:#f3f3f3}\n" \
+"tbody tr.self{background:#fff2b8;font-weight:600}\n" \
+"</style>\n" \
+"<title>"
+
 #define CLUSTER_TABLE \
 "<h2>Visits by pod</h2>\n" \
 "<table id=\"cluster\"><thead><tr><th>pod</th><th>visits</th></tr>" \
@@ -32,6 +54,7 @@
 " var t=document.querySelector('#cluster tbody');\n" \
 " c.pods.forEach(function(p){\n" \
 "  var tr=t.insertRow(),n=tr.insertCell(),v=tr.insertCell();\n" \
+"  if(p.name===c.served_by)tr.className='self';\n" \
 "  n.textContent=p.name+(p.name===c.served_by?' (this page)':'');\n" \
 "  v.textContent='visits' in p?p.visits:p.error;\n" \
 " });\n" \
@@ -122,12 +145,9 @@ respond_page(const struct app *app, uint64_t count, const char *store_err,
 
 	clock_now_hms(hms);
 	r->content_type = HTML_TYPE;
-	buf_puts(&r->body,
-	    "<!doctype html>\n"
-	    "<html lang=\"en\">\n"
-	    "<head><meta charset=\"utf-8\"><title>");
+	buf_puts(&r->body, PAGE_HEAD);
 	put_place(&r->body, app->timezone);
-	buf_puts(&r->body, " time</title></head>\n<body>\n<h1>");
+	buf_puts(&r->body, " time</title>\n</head>\n<body>\n<h1>");
 	put_place(&r->body, app->timezone);
 	buf_puts(&r->body, " time</h1>\n<p id=\"time\">");
 	buf_puts(&r->body, hms);

@@ -113,6 +113,11 @@ main(void)
 	ok(strstr(r->body.data, "src=") == NULL &&
 	    strstr(r->body.data, "http") == NULL, "and loads nothing from "
 	    "elsewhere");
+	has_str(r->body.data, "<style>", "its stylesheet is inline");
+	has_str(r->body.data, "tr.className='self'", "the script marks the "
+	    "row of the pod that served the page");
+	ok(r->body.len < 2048, "the page stays small (%zu bytes)",
+	    r->body.len);
 	is_u64(count(), 3, "/cluster did not count, / did");
 	r = ask(METHOD_GET, "/time?x=1");
 	is_int(r->status, 200, "query strings do not route");
