@@ -56,7 +56,7 @@ grep -Eq 'upstream timed out|Resource temporarily unavailable|no live upstreams'
     "$STACK_LOG_DIR/nginx.err"
 is $? 1 "nginx logged no upstream timeout or refused connection"
 
-# One request thread under the same load: the 16 kept connections must
+# One request thread under the same load: the kept connections must
 # not hold it (doc/DESIGN.md: connections are not tied to threads).
 stack_fcgi_stop
 stack_fcgi_start --threads 1 || bail_out "cannot restart with --threads 1"
