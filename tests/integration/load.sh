@@ -2,7 +2,8 @@
 # More concurrent clients than the program has request slots, through
 # nginx's kept-alive upstream connections: every request answered 200 in
 # bounded time, no starvation, no hang, exact count; also with a single
-# request thread.
+# request thread, and with the program started under a low limit of open
+# files.
 . "$(dirname "$0")/../lib/it.sh"
 
 stack_start "$it_tmp" || bail_out "cannot start the stack"
@@ -62,6 +63,23 @@ stack_fcgi_stop
 stack_fcgi_start --threads 1 || bail_out "cannot restart with --threads 1"
 stack_wait_http /readyz 200
 load 200 2000 90
+
+# nginx may keep thousands of connections to the program, each a
+# descriptor there: the program takes the hard limit of open files
+# (fcgi/main.c), whatever soft limit it was started with.
+stack_fcgi_stop
+soft=$(ulimit -Sn)
+ulimit -Sn 256
+stack_fcgi_start
+rc=$?
+ulimit -Sn "$soft"
+[ $rc = 0 ] || bail_out "cannot restart with a soft limit of 256 open files"
+read -r lim_soft lim_hard < <(awk '$1 $2 $3 == "Maxopenfiles" {
+    print $4, $5 }' "/proc/$STACK_FCGI_PID/limits")
+is "$lim_soft" "$lim_hard" \
+    "started with a soft limit of 256 open files, the program takes the hard limit"
+stack_wait_http /readyz 200
+load 400 4000 90
 
 stack_stop
 ok $? "the stack stops cleanly"
