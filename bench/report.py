@@ -5,7 +5,8 @@ FACTS    key<TAB>value lines (machine, load averages, RSS, start times...)
 RESULTS  round case conns rps p50_us p99_us non2xx socket_errors requests
 GC       round conns committed_visits commits (durable /time runs)
 CPU      round case conns, then before and after the run: busy idle
-         nginx_workers visits_fcgi (clock ticks; see cpu_sample in run.sh)
+         nginx_workers program (clock ticks; see cpu_sample in run.sh),
+         then wrk's CPU time in microseconds
 
 Prints every round's values; the medians over rounds (req/s, p50, p99)
 and req/s as ratios, each the median of the per-round ratios: to the
@@ -80,36 +81,40 @@ def p_cpu(p, facts, cpu, rows, conns_seen):
     reqs = {(r, case, n): int(q) for r, case, n, _a, _b, _c, _d, _e, q
             in rows}
     split = {}
-    for r, case, n, b0, i0, g0, f0, b1, i1, g1, f1 in cpu:
+    for r, case, n, b0, i0, g0, f0, b1, i1, g1, f1, w in cpu:
         q = reqs.get((r, case, n))
         if not q:
             continue
         busy, idle = float(b1) - float(b0), float(i1) - float(i0)
         ng, fc = float(g1) - float(g0), float(f1) - float(f0)
         us = 1e6 / tck / q
+        wrk = float(w) / q
         split.setdefault((case, int(n)), []).append((
-            ng * us, fc * us, (busy - ng - fc) * us, busy * us,
+            ng * us, fc * us, wrk, ng * us + fc * us + wrk,
+            (busy - ng - fc) * us - wrk, busy * us,
             100.0 * idle / (busy + idle) if busy + idle > 0 else 0.0))
     if not split:
         return
     p("Where the CPU went (median of the rounds): microseconds of CPU a "
-      "request in the nginx workers, in visits-fcgi (all threads), in "
-      "everything else (wrk, kernel threads, other work on the machine), "
-      "all of it, and the share of the machine left idle (iowait "
-      "included). Clock ticks of %g Hz from /proc, so short runs are "
-      "coarse." % tck)
+      "request in the nginx workers, in the program (visits-fcgi, all "
+      "threads; null-fcgi for the limit), in wrk, those three together "
+      "(the path's own cost, which the machine's other work barely "
+      "touches), in everything else (kernel threads, other work on this "
+      "shared machine), all of it, and the share of the machine left idle "
+      "(iowait included). nginx, the program and the machine in clock "
+      "ticks of %g Hz from /proc, so short runs are coarse." % tck)
     p("")
-    p("| case | conns | nginx µs | visits-fcgi µs | other µs | all µs | "
-      "idle |")
-    p("|---|---:|---:|---:|---:|---:|---:|")
+    p("| case | conns | nginx µs | program µs | wrk µs | path µs | "
+      "other µs | all µs | idle |")
+    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for case in ORDER:
         for n in conns_seen:
             v = split.get((case, n))
             if not v:
                 continue
-            med = [statistics.median(x[k] for x in v) for k in range(5)]
-            p("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f %% |" % (
-                LABELS.get(case, case), n, *med))
+            med = [statistics.median(x[k] for x in v) for k in range(7)]
+            p("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | "
+              "%.0f %% |" % (LABELS.get(case, case), n, *med))
     p("")
 
 

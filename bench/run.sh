@@ -3,7 +3,7 @@
 # and next to the limit of the path between them.
 #
 #   bench/run.sh            the benchmark (./dev bench builds first, then
-#                           runs this); about 5 minutes with the defaults
+#                           runs this); about 6 minutes with the defaults
 #   bench/run.sh --smoke    1 round, 1 s a case: checks that every
 #                           measurement was made and that every answer was
 #                           a 200 (never how fast); TAP; status 0 if all ran
@@ -13,8 +13,9 @@
 # same nginx.conf: visits-fcgi --durable, visits-fcgi --no-durable, and
 # bench/null-fcgi, the cheapest responder there can be (a fixed 200 of the
 # same size as /visits's, no work at all).  Every round runs every case
-# once, each round starting one case further down the list, so that the
-# noise of this shared machine falls on all cases alike:
+# once at each connection count, the cases at one count back to back and
+# each round starting one case further down the list, so that the noise of
+# this shared machine falls on all cases alike:
 #
 #   ceiling          GET /nginx-healthz on the durable stack's nginx:
 #                    nginx's own `return 200` (access_log off there)
@@ -49,10 +50,12 @@
 # end.
 #
 # Knobs (environment):
-#   ROUNDS=5       rounds (>= 3 for a median worth the name)
-#   DURATION=3     seconds of each measurement
-#   WARMUP=1       seconds of unmeasured load before each case's first
-#                  connection count in a round (0: none)
+#   ROUNDS=7       rounds (>= 3 for a median worth the name; this shared
+#                  machine's noise wants more)
+#   DURATION=2     seconds of each measurement
+#   WARMUP=1       seconds of unmeasured load before each measurement, at
+#                  its connection count (nginx opens its connections to
+#                  the program then; 0: none)
 #   CONNS="64 256 1024"  wrk connection counts; ratios "to cN" are to the
 #                  first
 #   CASES="..."    which cases, of those above [all; base-* with BASE]
@@ -99,7 +102,7 @@ if [ $smoke = 1 ]; then
 	ROUNDS=1 DURATION=1 WARMUP=0 STARTS=2 STORE_SECONDS=0.1
 fi
 : "${STORE_SECONDS:=0.5}"
-: "${ROUNDS:=5}" "${DURATION:=3}" "${WARMUP:=1}" "${CONNS:=64 256 1024}"
+: "${ROUNDS:=7}" "${DURATION:=2}" "${WARMUP:=1}" "${CONNS:=64 256 1024}"
 : "${THREADS:=2}" "${STARTS:=5}" "${BASE:=}"
 ALL_CASES="ceiling limit time-durable time-nodurable visits"
 [ -z "$BASE" ] || ALL_CASES="$ALL_CASES base-time-durable base-visits"
@@ -354,6 +357,21 @@ cpu_sample() {
 	cpu_now="$busy $idle $ng $fc"
 }
 
+# children_cpu: children_us := the CPU time (user + system, microseconds)
+# of this shell's children that have ended, from `times` (run here, not in
+# a subshell, so that it is this shell's): around a run, almost all of it
+# is wrk's.
+children_cpu() {
+	times >"$tmp/times"
+	children_us=$(awk 'NR == 2 {
+	    t = 0
+	    for (i = 1; i <= 2; i++) {
+		split($i, a, "m")
+		t += a[1] * 60 + a[2]
+	    }
+	    printf "%.0f", t * 1e6 }' "$tmp/times")
+}
+
 # proc_ticks PID: utime + stime of PID (0 if gone); the command name in
 # field 2 may hold spaces, so count fields from its closing parenthesis.
 proc_ticks() {
@@ -428,15 +446,16 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	fact "load_round_$r" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	# Round r starts at case r: no case always follows the same one.
 	first=$(((r - 1) % ${#CASES[@]}))
-	for c in "${CASES[@]:first}" "${CASES[@]:0:first}"; do
-		case_use "$c"
-		url=$STACK_BASE_URL$case_path
-		pids="$STACK_NGINX_PID $STACK_FCGI_PID"
-		if [ "$WARMUP" -gt 0 ]; then
-			set -- $CONNS
-			run_wrk "$url" "$1" "$WARMUP" "$tmp/warmup.out" || :
-		fi
-		for n in $CONNS; do
+	# The cases at one connection count run back to back, so that the
+	# ratios between them compare runs seconds apart.
+	for n in $CONNS; do
+		for c in "${CASES[@]:first}" "${CASES[@]:0:first}"; do
+			case_use "$c"
+			url=$STACK_BASE_URL$case_path
+			pids="$STACK_NGINX_PID $STACK_FCGI_PID"
+			if [ "$WARMUP" -gt 0 ]; then
+				run_wrk "$url" "$n" "$WARMUP" "$tmp/warmup.out" || :
+			fi
 			if [ "$c" = time-durable ]; then
 				group_commit
 				c0=$commits v0=$committed
@@ -444,11 +463,15 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			out=$tmp/wrk-$r-$c-$n.out
 			cpu_sample $pids
 			cpu0=$cpu_now
+			children_cpu
+			wrk0=$children_us
 			run_wrk "$url" "$n" "$DURATION" "$out"
 			rc=$?
+			children_cpu
 			cpu_sample $pids
-			printf '%s\t%s\t%s\t%s\n' "$r" "$c" "$n" \
-			    "$(echo $cpu0 $cpu_now | tr ' ' '\t')" >>"$cpu"
+			printf '%s\t%s\t%s\t%s\t%s\n' "$r" "$c" "$n" \
+			    "$(echo $cpu0 $cpu_now | tr ' ' '\t')" \
+			    $((children_us - wrk0)) >>"$cpu"
 			if line=$(parse_wrk "$out"); then
 				printf '%s\t%s\t%s\t%s\n' "$r" "$c" "$n" \
 				    "${line// /$'\t'}" >>"$results"
@@ -625,10 +648,12 @@ for c in "${CASES[@]}"; do
 		fi
 	done
 done
-# Every case's CPU split was read: the machine was busy and nginx worked.
-line=$(awk -F'\t' '$8 > $4 && $10 > $6 { n++ } END { print n + 0 }' "$cpu")
+# Every case's CPU split was read: the machine was busy, nginx worked,
+# wrk's own time was counted.
+line=$(awk -F'\t' '$8 > $4 && $10 > $6 && $12 > 0 { n++ }
+    END { print n + 0 }' "$cpu")
 [ "$line" = $((${#CASES[@]} * $(wc -w <<<"$CONNS"))) ]
-ok $? "CPU per request (nginx, visits-fcgi, the rest) read for every run ($line)"
+ok $? "CPU per request (nginx, the program, wrk, the rest) read for every run ($line)"
 read -r rss hwm <<<"$(awk -F'\t' '$1 == "rss_durable" { print $2 }' "$facts")"
 is_uint "${rss:-}" && is_uint "${hwm:-}" && [ "$rss" -gt 0 ]
 ok $? "VmRSS and VmHWM of visits-fcgi read after the load"
