@@ -322,10 +322,13 @@ def main():
                 x = by.get((case, n))
                 if n == first or not x or x["first"] is None:
                     continue
+                lim = by.get(("limit", n))
                 p("- %s at c%d: %.2f of c%d, p99 %s (target >= 1.00, no "
-                  "fall past c%d): %s" % (
+                  "fall past c%d): %s%s" % (
                       case, n, x["first"], first, ms(x["p99"]), first,
-                      "met" if x["first"] >= 1.0 else "NOT met"))
+                      "met" if x["first"] >= 1.0 else "NOT met",
+                      "; the limit's own: %.2f of c%d" % (lim["first"], first)
+                      if lim and lim["first"] is not None else ""))
         for x in summary:
             if x["case"] == "time-durable" and x["ratio"] is not None:
                 p("- durable GET /time at c%d: %.2f of the ceiling "
