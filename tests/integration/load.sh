@@ -74,11 +74,12 @@ stack_fcgi_start
 rc=$?
 ulimit -Sn "$soft"
 [ $rc = 0 ] || bail_out "cannot restart with a soft limit of 256 open files"
+# Ready, so past its start (the socket appears before it runs).
+stack_wait_http /readyz 200
 read -r lim_soft lim_hard < <(awk '$1 $2 $3 == "Maxopenfiles" {
     print $4, $5 }' "/proc/$STACK_FCGI_PID/limits")
 is "$lim_soft" "$lim_hard" \
     "started with a soft limit of 256 open files, the program takes the hard limit"
-stack_wait_http /readyz 200
 load 400 4000 90
 
 stack_stop
