@@ -38,8 +38,8 @@
 # visits-fcgi after the load (VmRSS, VmHWM = peak), the group commit size
 # (visits_store_committed_visits_total / visits_store_commits_total over
 # the durable /time runs), the CPU time a request took in the nginx
-# workers, in visits-fcgi and in the rest of the machine, and how much of
-# the machine stayed idle, per run; and the time from starting spawn-fcgi
+# workers, in the program, in wrk and in the rest of the machine, and how
+# much of the machine stayed idle, per run; and the time from starting spawn-fcgi
 # + visits-fcgi (nginx already up) to the first 200 on /healthz, STARTS
 # times.  The report: every round's values; the medians over rounds; each
 # case's req/s as a ratio to the ceiling and to the limit of the same round
@@ -56,7 +56,7 @@
 #   WARMUP=1       seconds of unmeasured load before each measurement, at
 #                  its connection count (nginx opens its connections to
 #                  the program then; 0: none)
-#   CONNS="64 256 1024"  wrk connection counts; ratios "to cN" are to the
+#   CONNS="64 256 1024"  wrk connection counts; "of cN" ratios are to the
 #                  first
 #   CASES="..."    which cases, of those above [all; base-* with BASE]
 #   THREADS=2      wrk threads
