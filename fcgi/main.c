@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -24,6 +25,28 @@
 #include "respond.h"
 #include "server.h"
 #include "store.h"
+
+static void	raise_open_files(void);
+
+/*
+ * Every FastCGI connection is a descriptor, and nginx keeps one open for
+ * every request its workers can serve at once (nginx.conf: upstream
+ * keepalive).  A container may start with a soft limit of 1024 and a far
+ * higher hard one: take the hard one, as nginx does with
+ * worker_rlimit_nofile.  Started with 1024, 1,500 clients through nginx
+ * got 78-84 % errors (doc/PERFORMANCE.md).  Nothing here uses select(),
+ * and libfcgi closes with poll(), so descriptors above 1023 are safe.
+ */
+static void
+raise_open_files(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 int
 main(int argc, char **argv)
@@ -66,6 +89,7 @@ main(int argc, char **argv)
 	 * arena per thread would multiply the resident memory for nothing.
 	 */
 	mallopt(M_ARENA_MAX, 1);
+	raise_open_files();
 
 	/*
 	 * SIGTERM and SIGINT are taken by sigwait() below, in this thread
