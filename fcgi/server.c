@@ -3,8 +3,10 @@
  *
  * Connections are not tied to a thread.  Every connection, the listening
  * socket and a stop eventfd sit in one epoll set, and one thread serves
- * whichever is ready: a ready connection (EPOLLONESHOT: out of the set
- * until it is done with) gets one request read by libfcgi and answered.
+ * whichever is ready, one at a time (taking many per epoll_wait measured
+ * no faster: doc/PERFORMANCE.md, "What bounds each figure"): a ready
+ * connection (EPOLLONESHOT: out of the set until it is done with) gets
+ * one request read by libfcgi and answered.
  * A kept connection (nginx's fastcgi_keep_conn) then goes back into the
  * set, so idle connections cost a file descriptor and a small struct, and
  * nginx may keep as many as it likes: nothing can be starved by them.
@@ -64,7 +66,6 @@
 #include "server.h"
 
 #define THREAD_STACK_SIZE	(256 * 1024)
-#define EVENTS			64	/* taken from epoll at a time */
 #define ACCEPT_PAUSE_MS		100
 #define ACCEPT_BURST		64
 #define PEEK_MAX		65536	/* a larger request is refused */
@@ -386,27 +387,25 @@ static void *
 loop_main(void *arg)
 {
 	struct server		*s = arg;
-	struct epoll_event	 ev[EVENTS];
+	struct epoll_event	 ev;
 	long long		 deadline = LLONG_MAX;
-	int			 i, n, stopping = 0;
+	int			 n, stopping = 0;
 
 	for (;;) {
-		n = epoll_wait(s->epoll_fd, ev, EVENTS,
+		n = epoll_wait(s->epoll_fd, &ev, 1,
 		    stopping || s->partial != NULL ? SWEEP_MS : -1);
 		if (n == -1 && errno != EINTR) {
 			fail(s);
 			break;
 		}
-		for (i = 0; i < n; i++) {
-			if (ev[i].data.ptr == &wake_tag) {
-				stopping = 1;
-				deadline = stop_begin(s);
-			} else if (ev[i].data.ptr == &listen_tag) {
-				if (!stopping)
-					accept_ready(s, ACCEPT_BURST);
-			} else
-				conn_ready(ev[i].data.ptr);
-		}
+		if (n == 1 && ev.data.ptr == &wake_tag) {
+			stopping = 1;
+			deadline = stop_begin(s);
+		} else if (n == 1 && ev.data.ptr == &listen_tag) {
+			if (!stopping)
+				accept_ready(s, ACCEPT_BURST);
+		} else if (n == 1)
+			conn_ready(ev.data.ptr);
 		if (s->partial != NULL)
 			sweep(s);
 		/*
