@@ -5,12 +5,16 @@ FACTS    key<TAB>value lines (machine, load averages, RSS, start times...)
 RESULTS  round case conns rps p50_us p99_us non2xx socket_errors requests
 GC       round conns committed_visits commits (durable /time runs)
 CPU      round case conns, then before and after the run: busy idle
-         nginx_workers visits_fcgi (clock ticks; see cpu_sample in run.sh)
+         nginx_workers program (clock ticks; see cpu_sample in run.sh),
+         then wrk's CPU time in microseconds
 
-Prints the medians over rounds (req/s, p50, p99, and req/s as a ratio to
-the ceiling of the same round and connection count: the median of the
-per-round ratios), every round's values, where the CPU went (microseconds
-a request in nginx, visits-fcgi and the rest, and the idle share), and a
+Prints every round's values; the medians over rounds (req/s, p50, p99)
+and req/s as ratios, each the median of the per-round ratios: to the
+ceiling (nginx's `return 200`) and to the limit (null-fcgi behind the same
+nginx) of the same round and connection count, to the same case at the
+first connection count of the same round, and, with a base tree, to the
+same case on the base; where the CPU went (microseconds a request in
+nginx, visits-fcgi and the rest, and the idle share); the targets; and a
 Markdown section to paste into doc/PERFORMANCE.md.
 """
 
@@ -19,11 +23,20 @@ import sys
 
 LABELS = {
     "ceiling": "nginx `return 200` (ceiling)",
+    "limit": "null-fcgi (limit of the path)",
     "time-durable": "GET /time, counting, durable",
     "time-nodurable": "GET /time, counting, --no-durable",
     "visits": "GET /visits",
+    "base-time-durable": "base: GET /time, counting, durable",
+    "base-visits": "base: GET /visits",
 }
-ORDER = ["ceiling", "time-durable", "time-nodurable", "visits"]
+ORDER = ["ceiling", "limit", "time-durable", "time-nodurable", "visits",
+         "base-time-durable", "base-visits"]
+
+# The targets, as ratios to the limit of the same round: (case, conns,
+# at least).
+LIMIT_TARGETS = [("visits", 64, 0.90), ("visits", 256, 0.90),
+                 ("time-durable", 64, 0.85), ("time-durable", 256, 0.95)]
 
 
 def read_facts(path):
@@ -68,37 +81,54 @@ def p_cpu(p, facts, cpu, rows, conns_seen):
     reqs = {(r, case, n): int(q) for r, case, n, _a, _b, _c, _d, _e, q
             in rows}
     split = {}
-    for r, case, n, b0, i0, g0, f0, b1, i1, g1, f1 in cpu:
+    for r, case, n, b0, i0, g0, f0, b1, i1, g1, f1, w in cpu:
         q = reqs.get((r, case, n))
         if not q:
             continue
         busy, idle = float(b1) - float(b0), float(i1) - float(i0)
         ng, fc = float(g1) - float(g0), float(f1) - float(f0)
         us = 1e6 / tck / q
+        wrk = float(w) / q
         split.setdefault((case, int(n)), []).append((
-            ng * us, fc * us, (busy - ng - fc) * us, busy * us,
+            ng * us, fc * us, wrk, ng * us + fc * us + wrk,
+            (busy - ng - fc) * us - wrk, busy * us,
             100.0 * idle / (busy + idle) if busy + idle > 0 else 0.0))
     if not split:
         return
     p("Where the CPU went (median of the rounds): microseconds of CPU a "
-      "request in the nginx workers, in visits-fcgi (all threads), in "
-      "everything else (wrk, kernel threads, other work on the machine), "
-      "all of it, and the share of the machine left idle (iowait "
-      "included). Clock ticks of %g Hz from /proc, so short runs are "
-      "coarse." % tck)
+      "request in the nginx workers, in the program (visits-fcgi, all "
+      "threads; null-fcgi for the limit), in wrk, those three together "
+      "(the path's own cost, which the machine's other work barely "
+      "touches), in everything else (kernel threads, other work on this "
+      "shared machine), all of it, and the share of the machine left idle "
+      "(iowait included). nginx, the program and the machine in clock "
+      "ticks of %g Hz from /proc, so short runs are coarse." % tck)
     p("")
-    p("| case | conns | nginx µs | visits-fcgi µs | other µs | all µs | "
-      "idle |")
-    p("|---|---:|---:|---:|---:|---:|---:|")
+    p("| case | conns | nginx µs | program µs | wrk µs | path µs | "
+      "other µs | all µs | idle |")
+    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for case in ORDER:
         for n in conns_seen:
             v = split.get((case, n))
             if not v:
                 continue
-            med = [statistics.median(x[k] for x in v) for k in range(5)]
-            p("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f %% |" % (
-                LABELS.get(case, case), n, *med))
+            med = [statistics.median(x[k] for x in v) for k in range(7)]
+            p("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | "
+              "%.0f %% |" % (LABELS.get(case, case), n, *med))
     p("")
+
+
+def ratio_to(m, case, n, ref_case, ref_n):
+    """Median over rounds of case@n / ref_case@ref_n, same round."""
+    per = m.get((case, n), {})
+    ref = m.get((ref_case, ref_n), {})
+    ratios = [per[r][0] / ref[r][0] for r in sorted(per)
+              if r in ref and ref[r][0] > 0]
+    return statistics.median(ratios) if ratios else None
+
+
+def fmt_ratio(v):
+    return "%.2f" % v if v is not None else "-"
 
 
 def main():
@@ -118,6 +148,7 @@ def main():
             conns_seen.append(n)
         m.setdefault((case, n), {})[r] = (
             float(rps), float(p50), float(p99), int(bad), int(err))
+    first = conns_seen[0] if conns_seen else None
     conns_seen.sort()
 
     summary = []
@@ -127,17 +158,18 @@ def main():
             if not per:
                 continue
             rs = sorted(per)
-            ratios = []
-            for r in rs:
-                ceil = m.get(("ceiling", n), {}).get(r)
-                if ceil and ceil[0] > 0:
-                    ratios.append(per[r][0] / ceil[0])
+            base = None
+            if ("base-" + case, n) in m:
+                base = ratio_to(m, case, n, "base-" + case, n)
             summary.append({
                 "case": case, "conns": n,
                 "rps": statistics.median(per[r][0] for r in rs),
                 "p50": statistics.median(per[r][1] for r in rs),
                 "p99": statistics.median(per[r][2] for r in rs),
-                "ratio": statistics.median(ratios) if ratios else None,
+                "ratio": ratio_to(m, case, n, "ceiling", n),
+                "limit": ratio_to(m, case, n, "limit", n),
+                "first": ratio_to(m, case, n, case, first),
+                "base": base,
                 "by_round": [per[r][0] for r in rs],
                 "bad": sum(per[r][3] for r in rs),
                 "err": sum(per[r][4] for r in rs),
@@ -147,20 +179,23 @@ def main():
     out = []
     p = out.append
 
-    p("All rounds (req/s; p50 / p99; ratio to the same round's ceiling):")
+    p("All rounds (req/s; p50 / p99; ratios to the same round's ceiling "
+      "and limit):")
     p("")
-    p("| case | conns | round | req/s | p50 | p99 | of ceiling | "
+    p("| case | conns | round | req/s | p50 | p99 | of ceiling | of limit | "
       "non-2xx | socket errors |")
-    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for case in ORDER:
         for n in conns_seen:
             for r in sorted(m.get((case, n), {})):
                 rps, p50, p99, bad, err = m[(case, n)][r]
-                ceil = m.get(("ceiling", n), {}).get(r)
-                ratio = "%.2f" % (rps / ceil[0]) if ceil and ceil[0] else "-"
-                p("| %s | %d | %d | %s | %s | %s | %s | %d | %d |" % (
-                    case, n, r, rate(rps), ms(p50), ms(p99), ratio, bad,
-                    err))
+                refs = []
+                for ref in ("ceiling", "limit"):
+                    v = m.get((ref, n), {}).get(r)
+                    refs.append("%.2f" % (rps / v[0]) if v and v[0] else "-")
+                p("| %s | %d | %d | %s | %s | %s | %s | %s | %d | %d |" % (
+                    case, n, r, rate(rps), ms(p50), ms(p99), refs[0],
+                    refs[1], bad, err))
     p("")
 
     # The Markdown section for doc/PERFORMANCE.md.
@@ -176,10 +211,11 @@ def main():
           facts.get("fs", "?"), facts.get("load_start", "?"),
           facts.get("load_end", "?"), "; ".join(load_rounds)))
     p("")
-    p("Software: %s, nginx %s, %s; tree %s; VISITS_THREADS=%s." % (
+    p("Software: %s, nginx %s, %s; tree %s; VISITS_THREADS=%s%s." % (
         facts.get("program", "?"), facts.get("nginx", "?"),
         facts.get("wrk", "?"), facts.get("tree", "?"),
-        facts.get("threads_env", "default")))
+        facts.get("threads_env", "default"),
+        "; base: " + facts["base"] if facts.get("base") else ""))
     p("")
     p("Command: `./dev bench` (%s), started %s: the median of %d "
       "interleaved round%s of `wrk -t%s -cN -d%ss --latency` on "
@@ -188,22 +224,33 @@ def main():
           "" if nrounds == 1 else "s", facts.get("wrk_threads", "?"),
           facts.get("duration", "?")))
     p("")
-    p("| case | conns | req/s | of ceiling | p50 | p99 | req/s by round |")
-    p("|---|---:|---:|---:|---:|---:|---|")
-    for s in summary:
+    has_base = any(x["base"] is not None for x in summary)
+    p("| case | conns | req/s | of ceiling | of limit | of c%s | %sp50 | "
+      "p99 | req/s by round |" % (first, "of base | " if has_base else ""))
+    p("|---|---:|---:|---:|---:|---:|%s---:|---:|---|" % (
+        "---:|" if has_base else ""))
+    for x in summary:
         flag = ""
-        if s["bad"] or s["err"]:
-            flag = " (%d non-2xx, %d socket errors)" % (s["bad"], s["err"])
-        p("| %s | %d | %s | %s | %s | %s | %s%s |" % (
-            LABELS.get(s["case"], s["case"]), s["conns"], rate(s["rps"]),
-            "%.2f" % s["ratio"] if s["ratio"] is not None else "-",
-            ms(s["p50"]), ms(s["p99"]),
-            " / ".join(short_rate(v) for v in s["by_round"]), flag))
+        if x["bad"] or x["err"]:
+            flag = " (%d non-2xx, %d socket errors)" % (x["bad"], x["err"])
+        p("| %s | %d | %s | %s | %s | %s | %s%s | %s | %s%s |" % (
+            LABELS.get(x["case"], x["case"]), x["conns"], rate(x["rps"]),
+            fmt_ratio(x["ratio"]), fmt_ratio(x["limit"]),
+            fmt_ratio(x["first"]),
+            fmt_ratio(x["base"]) + " | " if has_base else "",
+            ms(x["p50"]), ms(x["p99"]),
+            " / ".join(short_rate(v) for v in x["by_round"]), flag))
     p("")
     p("The ceiling is nginx answering `GET /nginx-healthz` by itself "
-      "(`return 200`, access_log off) on the same nginx; the other cases "
-      "go through the program and write nginx's JSON access log. "
-      "\"of ceiling\" is the median of the per-round ratios.")
+      "(`return 200`, access_log off) on the same nginx; the limit is "
+      "null-fcgi (bench/null-fcgi.c) answering a fixed 200 through the "
+      "same nginx.conf, access log included: the most any program behind "
+      "this nginx can reach. The other cases go through the program. "
+      "\"of ceiling\", \"of limit\", \"of c%s\"%s are medians of the "
+      "per-round ratios of req/s (same round; same connection count, or "
+      "the same case at %d connections)." % (
+          first, " and \"of base\" (the same case on the base tree)"
+          if has_base else "", first or 0))
     p("")
 
     p_cpu(p, facts, cpu, rows, conns_seen)
@@ -260,20 +307,40 @@ def main():
             p("Group commit: no commits counted.")
     p("")
 
-    # The service's targets, as a reading aid.
+    # The targets, as a reading aid.
     if facts.get("mode") == "full":
-        p("Targets (median of rounds):")
-        for s in summary:
-            if s["case"] == "time-durable" and s["ratio"] is not None:
+        by = {(x["case"], x["conns"]): x for x in summary}
+        p("Targets (medians of the per-round ratios):")
+        for case, n, want in LIMIT_TARGETS:
+            x = by.get((case, n))
+            if x and x["limit"] is not None:
+                p("- %s at c%d: %.2f of the limit (target >= %.2f): %s" % (
+                    case, n, x["limit"], want,
+                    "met" if x["limit"] >= want else "NOT met"))
+        for case in ("visits", "time-durable"):
+            for n in conns_seen:
+                x = by.get((case, n))
+                if n == first or not x or x["first"] is None:
+                    continue
+                lim = by.get(("limit", n))
+                p("- %s at c%d: %.2f of c%d, p99 %s (target >= 1.00, no "
+                  "fall past c%d): %s%s" % (
+                      case, n, x["first"], first, ms(x["p99"]), first,
+                      "met" if x["first"] >= 1.0 else "NOT met",
+                      "; the limit's own: %.2f of c%d" % (lim["first"], first)
+                      if lim and lim["first"] is not None else ""))
+        for x in summary:
+            if x["case"] == "time-durable" and x["ratio"] is not None:
                 p("- durable GET /time at c%d: %.2f of the ceiling "
                   "(target >= 0.40): %s" % (
-                      s["conns"], s["ratio"],
-                      "met" if s["ratio"] >= 0.40 else "NOT met"))
-        for s in summary:
-            if s["conns"] == 64 and s["case"] != "ceiling":
+                      x["conns"], x["ratio"],
+                      "met" if x["ratio"] >= 0.40 else "NOT met"))
+        for x in summary:
+            if x["conns"] == 64 and x["case"] not in (
+                    "ceiling", "limit") and not x["case"].startswith("base"):
                 p("- %s p99 at c64: %s (target < 5 ms): %s" % (
-                    s["case"], ms(s["p99"]),
-                    "met" if s["p99"] < 5000 else "NOT met"))
+                    x["case"], ms(x["p99"]),
+                    "met" if x["p99"] < 5000 else "NOT met"))
         if rss:
             p("- RSS after the load: VmRSS %d KiB, VmHWM %d KiB (target "
               "< 2048 KiB): %s" % (

@@ -12,56 +12,38 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fastcgi.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "clock.h"
 #include "log.h"
+#include "record.h"
 
-#define FCGI_VERSION_1		1
-#define FCGI_BEGIN_REQUEST	1
-#define FCGI_END_REQUEST	3
-#define FCGI_PARAMS		4
-#define FCGI_STDIN		5
-#define FCGI_STDOUT		6
-#define FCGI_RESPONDER		1
 #define CHECK_REQUEST_ID	1
 #define CHECK_HEAD_SIZE		512	/* the status line is the first */
+#define NS_PER_MS		1000000LL
 
-static long	ms_left(const struct timespec *);
-static int	wait_fd(int, short, const struct timespec *);
-static size_t	put_record(unsigned char *, int, const void *, size_t);
-static size_t	put_pair(unsigned char *, const char *, const char *);
-static int	transfer(int, unsigned char *, size_t, short,
-		    const struct timespec *);
-
-static long
-ms_left(const struct timespec *deadline)
-{
-	struct timespec	now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-}
+static int	wait_fd(int, short, long long);
+static int	transfer(int, unsigned char *, size_t, short, long long);
 
 /* 0: fd is ready for `events`; -1: errno (ETIMEDOUT at the deadline). */
 static int
-wait_fd(int fd, short events, const struct timespec *deadline)
+wait_fd(int fd, short events, long long deadline_ns)
 {
 	struct pollfd	pfd;
-	long		left;
+	long long	left;
 	int		n;
 
 	pfd.fd = fd;
 	pfd.events = events;
 	for (;;) {
-		left = ms_left(deadline);
+		left = (deadline_ns - clock_monotonic_ns()) / NS_PER_MS;
 		if (left <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
@@ -74,48 +56,18 @@ wait_fd(int fd, short events, const struct timespec *deadline)
 	}
 }
 
-/* One record of `len` (< 256) content bytes at `p`; returns its size. */
-static size_t
-put_record(unsigned char *p, int type, const void *content, size_t len)
-{
-	p[0] = FCGI_VERSION_1;
-	p[1] = (unsigned char)type;
-	p[2] = 0;
-	p[3] = CHECK_REQUEST_ID;
-	p[4] = (unsigned char)(len >> 8);
-	p[5] = (unsigned char)len;
-	p[6] = 0;
-	p[7] = 0;
-	if (len > 0)
-		memcpy(p + 8, content, len);
-	return 8 + len;
-}
-
-/* A name-value pair with short (< 128 byte) name and value. */
-static size_t
-put_pair(unsigned char *p, const char *name, const char *value)
-{
-	size_t	nlen = strlen(name), vlen = strlen(value);
-
-	p[0] = (unsigned char)nlen;
-	p[1] = (unsigned char)vlen;
-	memcpy(p + 2, name, nlen);
-	memcpy(p + 2 + nlen, value, vlen);
-	return 2 + nlen + vlen;
-}
-
 /*
  * All `len` bytes sent (events POLLOUT) or received (POLLIN) before the
  * deadline; -1 with errno 0 if the program closed the connection first.
  */
 static int
 transfer(int fd, unsigned char *p, size_t len, short events,
-    const struct timespec *deadline)
+    long long deadline_ns)
 {
 	ssize_t	n;
 
 	while (len > 0) {
-		if (wait_fd(fd, events, deadline) == -1)
+		if (wait_fd(fd, events, deadline_ns) == -1)
 			return -1;
 		if (events == POLLOUT)
 			n = send(fd, p, len, MSG_NOSIGNAL);
@@ -139,13 +91,15 @@ transfer(int fd, unsigned char *p, size_t len, short events,
 int
 check_socket(const char *path, char *errbuf, size_t errlen)
 {
-	static const unsigned char begin[8] = { 0, FCGI_RESPONDER, 0 };
+	static const FCGI_BeginRequestBody begin = { 0, FCGI_RESPONDER, 0,
+	    { 0 } };
 	struct sockaddr_un	 sun;
-	struct timespec		 deadline;
-	unsigned char		 req[512], params[256], hdr[8];
-	unsigned char		 content[65535 + 255];	/* the largest record */
+	FCGI_Header		 hdr;
+	unsigned char		 req[512], params[256];
+	unsigned char		 content[FCGI_MAX_LENGTH + 255]; /* a record */
 	char			 head[CHECK_HEAD_SIZE], ebuf[128];
 	const char		*what;
+	long long		 deadline_ns;
 	size_t			 len = 0, plen = 0, hlen = 0, clen, n;
 	int			 fd, ended = 0;
 
@@ -157,23 +111,18 @@ check_socket(const char *path, char *errbuf, size_t errlen)
 	}
 	memcpy(sun.sun_path, path, strlen(path));
 
-	plen += put_pair(params + plen, "REQUEST_METHOD", "GET");
-	plen += put_pair(params + plen, "REQUEST_URI", "/healthz");
-	plen += put_pair(params + plen, "DOCUMENT_URI", "/healthz");
-	plen += put_pair(params + plen, "SERVER_PROTOCOL", "HTTP/1.1");
-	len += put_record(req + len, FCGI_BEGIN_REQUEST, begin, sizeof(begin));
-	len += put_record(req + len, FCGI_PARAMS, params, plen);
-	len += put_record(req + len, FCGI_PARAMS, NULL, 0);
-	len += put_record(req + len, FCGI_STDIN, NULL, 0);
+	plen += record_put_pair(params + plen, "REQUEST_METHOD", "GET");
+	plen += record_put_pair(params + plen, "REQUEST_URI", "/healthz");
+	plen += record_put_pair(params + plen, "DOCUMENT_URI", "/healthz");
+	plen += record_put_pair(params + plen, "SERVER_PROTOCOL", "HTTP/1.1");
+	len += record_put(req + len, FCGI_BEGIN_REQUEST, CHECK_REQUEST_ID,
+	    &begin, sizeof(begin));
+	len += record_put(req + len, FCGI_PARAMS, CHECK_REQUEST_ID, params,
+	    plen);
+	len += record_put(req + len, FCGI_PARAMS, CHECK_REQUEST_ID, NULL, 0);
+	len += record_put(req + len, FCGI_STDIN, CHECK_REQUEST_ID, NULL, 0);
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += CHECK_TIMEOUT_MS / 1000;
-	deadline.tv_nsec += (CHECK_TIMEOUT_MS % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-
+	deadline_ns = clock_monotonic_ns() + CHECK_TIMEOUT_MS * NS_PER_MS;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		what = "socket";
@@ -188,27 +137,28 @@ check_socket(const char *path, char *errbuf, size_t errlen)
 		what = "connect";
 		goto fail;
 	}
-	if (transfer(fd, req, len, POLLOUT, &deadline) == -1) {
+	if (transfer(fd, req, len, POLLOUT, deadline_ns) == -1) {
 		what = "send";
 		goto fail;
 	}
 	while (!ended) {
-		if (transfer(fd, hdr, sizeof(hdr), POLLIN, &deadline) == -1) {
+		if (transfer(fd, (unsigned char *)&hdr, sizeof(hdr), POLLIN,
+		    deadline_ns) == -1) {
 			what = "no answer";
 			goto fail;
 		}
-		clen = ((size_t)hdr[4] << 8 | hdr[5]) + hdr[6];
-		if (transfer(fd, content, clen, POLLIN, &deadline) == -1) {
+		clen = (size_t)hdr.contentLengthB1 << 8 | hdr.contentLengthB0;
+		if (transfer(fd, content, clen + hdr.paddingLength, POLLIN,
+		    deadline_ns) == -1) {
 			what = "no answer";
 			goto fail;
 		}
-		clen -= hdr[6];
-		if (hdr[1] == FCGI_STDOUT && hlen < sizeof(head) - 1) {
+		if (hdr.type == FCGI_STDOUT && hlen < sizeof(head) - 1) {
 			n = clen < sizeof(head) - 1 - hlen ?
 			    clen : sizeof(head) - 1 - hlen;
 			memcpy(head + hlen, content, n);
 			hlen += n;
-		} else if (hdr[1] == FCGI_END_REQUEST)
+		} else if (hdr.type == FCGI_END_REQUEST)
 			ended = 1;
 	}
 	close(fd);

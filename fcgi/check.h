@@ -8,7 +8,8 @@
 #include <stddef.h>
 
 /* Below the probe's timeoutSeconds in k8s/base/statefulset.yaml. */
-#define CHECK_TIMEOUT_MS	2000
+#define CHECK_TIMEOUT_S		2
+#define CHECK_TIMEOUT_MS	(CHECK_TIMEOUT_S * 1000)
 
 int	check_socket(const char *path, char *errbuf, size_t errlen);
 

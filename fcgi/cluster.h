@@ -2,10 +2,11 @@
  * cluster.h: the view of every pod's count, for GET /cluster.
  *
  * One background thread finds the pods through the headless Service's
- * DNS name (its A/AAAA records) and asks each one's nginx for /visits,
- * all at once, with one deadline.  It refreshes at most once a second,
- * and only while someone asked in the last few seconds; request threads
- * only take the last published view, which is never changed once
+ * DNS name (its A/AAAA records) and asks each one's nginx for /visits
+ * (on VISITS_HTTP_PORT: nginx.conf's own port, read by configure), all
+ * at once, with one deadline.  It refreshes at most once a second,
+ * and only while someone asked in the last few seconds; requests only
+ * take the last published view, which is never changed once
  * published, so they never wait for the network and a flood of /cluster
  * requests never multiplies the requests to the other pods.
  *
@@ -18,7 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLUSTER_PORT		8080	/* each pod's nginx */
 #define CLUSTER_DEADLINE_MS	500	/* for every pod's answer */
 #define CLUSTER_MAX_PODS	32
 #define CLUSTER_NAME_LEN	64

@@ -3,37 +3,29 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
-#include <time.h>
 
 #include "clock.h"
 #include "cluster.h"
 #include "handler.h"
 #include "record.h"
 
-#define BODY_SIZE		16384	/* every answer but /metrics */
-#define METRICS_BODY_SIZE	65536
+#define BODY_SIZE		65536	/* the largest answer: /metrics */
 #define MAX_DISCARDED_STDIN	65536
 
 /*
- * The largest of those is /cluster with every pod in error: a name and an
- * error each (escaped JSON at most doubles them here: they hold no
- * control characters) and the keys around them.
+ * /cluster with every pod in error must fit too: a name and an error
+ * each (escaped JSON at most doubles them here: they hold no control
+ * characters) and the keys around them.
  */
 _Static_assert(BODY_SIZE >= 256 +
     CLUSTER_MAX_PODS * (2 * (CLUSTER_NAME_LEN + CLUSTER_ERROR_LEN) + 64),
     "a /cluster answer with every pod in error must fit BODY_SIZE");
 
 static void	read_target(struct exchange *);
-static void	answer(struct exchange *, const char *visit_err);
-static void	visit_done(struct store_waiter *, const char *);
-static void	ask_store(struct exchange *, unsigned);
-
-/* /metrics is large and rare: one shared buffer instead of one a thread. */
-static pthread_mutex_t	metrics_lock = PTHREAD_MUTEX_INITIALIZER;
-static char		metrics_body[METRICS_BODY_SIZE];
+static void	answer(struct exchange *, const char *store_err);
+static void	stored(struct store_waiter *, const char *);
 
 /*
  * nginx's $uri (DOCUMENT_URI) is already decoded and normalised; any other
@@ -51,40 +43,24 @@ read_target(struct exchange *x)
 		uri = FCGX_GetParam("REQUEST_URI", req->envp);
 	if (uri == NULL)
 		uri = "";
-	x->route = route_match(uri, route_path_len(uri));
+	x->route = route_find(uri, route_path_len(uri));
 }
 
-/* Build, write, account; `visit_err` only matters for a visit. */
+/* Build, write, account: the one place an answer is written. */
 static void
-answer(struct exchange *x, const char *visit_err)
+answer(struct exchange *x, const char *store_err)
 {
 	struct reply	r;
 	struct buf	head;
 	char		head_storage[512], body[BODY_SIZE];
-	int		is_metrics = x->route == ROUTE_METRICS;
 
-	if (is_metrics) {
-		pthread_mutex_lock(&metrics_lock);
-		buf_init(&r.body, metrics_body, sizeof(metrics_body));
-	} else
-		buf_init(&r.body, body, sizeof(body));
-
-	if (route_counts_visit(x->route, x->method))
-		respond_visit(x->app, x->route, visit_err, &r);
-	else if (x->waited && x->route == ROUTE_READYZ)
-		respond_ready(visit_err, &r);
-	else if (x->waited)
-		respond_count(x->visit.count, visit_err, &r);	/* /visits */
-	else
-		respond(x->app, x->method, x->route, &r);
-
+	buf_init(&r.body, body, sizeof(body));
+	respond(x->app, x->method, x->route, x->stored.count, store_err, &r);
 	buf_init(&head, head_storage, sizeof(head_storage));
 	reply_head(x->app, &r, &head);
 	x->failed = record_send_answer(x->fd, x->request_id, head.data,
 	    head.len, r.body.data, x->method == METHOD_HEAD ? 0 : r.body.len)
 	    == -1;
-	if (is_metrics)
-		pthread_mutex_unlock(&metrics_lock);
 	metrics_observe(x->app->metrics, x->route, r.status,
 	    (uint64_t)clock_monotonic_ns() - x->start_ns);
 	x->finished(x);
@@ -95,10 +71,10 @@ answer(struct exchange *x, const char *visit_err)
  * it answers at once (doc/DESIGN.md, "The answer path").
  */
 static void
-visit_done(struct store_waiter *w, const char *err)
+stored(struct store_waiter *w, const char *err)
 {
 	answer((struct exchange *)((char *)w -
-	    offsetof(struct exchange, visit)), err);
+	    offsetof(struct exchange, stored)), err);
 }
 
 void
@@ -118,40 +94,14 @@ handle_request(struct exchange *x)
 		discarded += (size_t)n;
 
 	read_target(x);
-	x->waited = 0;
 	x->request_id = x->request.requestId;
 	x->keep = x->request.keepConnection;
 	/* All is read: libfcgi's buffers go back now, not after a sync. */
 	FCGX_Free(&x->request, 0);
 
-	/*
-	 * A visit is answered once it is stored.  /readyz and /visits are
-	 * answered from what the store knows now, and when it does not know
-	 * (readiness needs a write to prove; the count is being read again)
-	 * once the store thread found out.  None holds this thread meanwhile.
-	 */
-	memset(&x->visit, 0, sizeof(x->visit));
-	if (route_counts_visit(x->route, x->method))
-		ask_store(x, 1);
-	else if (x->method != METHOD_OTHER && (x->route == ROUTE_READYZ ||
-	    x->route == ROUTE_VISITS)) {
-		x->waited = 1;
-		if (x->route == ROUTE_READYZ ?
-		    store_ready_fresh(x->app->store) :
-		    store_count_if_known(x->app->store, &x->visit.count))
-			answer(x, NULL);
-		else
-			ask_store(x, 0);
-	} else
+	memset(&x->stored, 0, sizeof(x->stored));
+	x->stored.done = stored;
+	if (store_ask(x->app->store, route_ask(x->route, x->method),
+	    &x->stored) == 0)
 		answer(x, NULL);
-}
-
-/* Hand the request to the store thread: a visit, or a check (0). */
-static void
-ask_store(struct exchange *x, unsigned increment)
-{
-	x->visit.increment = increment;
-	x->visit.done = visit_done;
-	x->waited = 1;
-	store_submit(x->app->store, &x->visit);
 }

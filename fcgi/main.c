@@ -1,7 +1,7 @@
 /*
  * main.c: visits-fcgi, the Moscow time and a persistent visit counter over
  * FastCGI.  Reads the settings, opens the counter store and the listening
- * socket, starts the request threads, and waits for SIGTERM or SIGINT.
+ * socket, starts the event loop, and waits for SIGTERM or SIGINT.
  */
 #include "config.h"
 
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -24,6 +25,28 @@
 #include "respond.h"
 #include "server.h"
 #include "store.h"
+
+static void	raise_open_files(void);
+
+/*
+ * Every FastCGI connection is a descriptor, and nginx keeps one open for
+ * every request its workers can serve at once (nginx.conf: upstream
+ * keepalive).  A container may start with a soft limit of 1024 and a far
+ * higher hard one: take the hard one, as nginx does with
+ * worker_rlimit_nofile.  Started with 1024, 1,500 clients through nginx
+ * got 78-84 % errors (doc/PERFORMANCE.md).  Nothing here uses select(),
+ * and libfcgi closes with poll(), so descriptors above 1023 are safe.
+ */
+static void
+raise_open_files(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 int
 main(int argc, char **argv)
@@ -66,6 +89,7 @@ main(int argc, char **argv)
 	 * arena per thread would multiply the resident memory for nothing.
 	 */
 	mallopt(M_ARENA_MAX, 1);
+	raise_open_files();
 
 	/*
 	 * SIGTERM and SIGINT are taken by sigwait() below, in this thread
@@ -104,8 +128,8 @@ main(int argc, char **argv)
 	app.timezone = opt.timezone;
 	app.cluster = NULL;
 	if (opt.peers != NULL) {
-		app.cluster = cluster_start(opt.peers, CLUSTER_PORT, hostname,
-		    err, sizeof(err));
+		app.cluster = cluster_start(opt.peers, VISITS_HTTP_PORT,
+		    hostname, err, sizeof(err));
 		if (app.cluster == NULL) {
 			store_close(store);
 			listener_close(&listener);
@@ -113,18 +137,18 @@ main(int argc, char **argv)
 		}
 	}
 
-	server = server_start(&app, listener.fd, opt.threads, opt.io_timeout,
-	    err, sizeof(err));
+	server = server_start(&app, listener.fd, opt.io_timeout, err,
+	    sizeof(err));
 	if (server == NULL) {
 		cluster_stop(app.cluster);
 		store_close(store);
 		listener_close(&listener);
 		fatal(1, "start_failed", "%s", err);
 	}
-	log_info("started", "visits-fcgi %s serving %s with %u threads, "
-	    "data in %s, time zone %s, peers %s", PACKAGE_VERSION,
+	log_info("started", "visits-fcgi %s serving %s, data in %s, time "
+	    "zone %s, peers %s", PACKAGE_VERSION,
 	    listener.path[0] != '\0' ? listener.path : "the socket on fd 0",
-	    opt.threads, opt.data_dir, opt.timezone,
+	    opt.data_dir, opt.timezone,
 	    opt.peers != NULL ? opt.peers : "none");
 
 	do {

@@ -47,9 +47,10 @@ status_index(int status)
 }
 
 void
-metrics_observe(struct metrics *m, enum route r, int status,
+metrics_observe(struct metrics *m, const struct route *route, int status,
     uint64_t duration_ns)
 {
+	size_t	r = route_index(route);
 	int	b;
 
 	__atomic_fetch_add(&m->requests[r][status_index(status)], 1,
@@ -95,9 +96,11 @@ void
 metrics_render(const struct metrics *m, const struct store_stats *st,
     struct buf *out)
 {
-	uint64_t	v, cumulative;
-	long		n;
-	int		r, s, b;
+	const char	*label;
+	uint64_t	 v, cumulative;
+	size_t		 r;
+	long		 n;
+	int		 s, b;
 
 	buf_puts(out,
 	    "# HELP visits_total Visits recorded in the counter file.\n"
@@ -131,7 +134,8 @@ metrics_render(const struct metrics *m, const struct store_stats *st,
 	    "# HELP visits_http_requests_total Requests answered, by route "
 	    "and status code.\n"
 	    "# TYPE visits_http_requests_total counter\n");
-	for (r = 0; r < ROUTE_COUNT; r++)
+	for (r = 0; r < ROUTE_COUNT; r++) {
+		label = route_label(route_at(r));
 		for (s = 0; s < METRICS_STATUS_COUNT; s++) {
 			v = __atomic_load_n(&m->requests[r][s],
 			    __ATOMIC_RELAXED);
@@ -139,21 +143,21 @@ metrics_render(const struct metrics *m, const struct store_stats *st,
 				continue;
 			if (s < METRICS_STATUS_COUNT - 1)
 				buf_printf(out, "visits_http_requests_total"
-				    "{route=\"%s\",code=\"%d\"} %llu\n",
-				    route_label((enum route)r), statuses[s],
-				    (unsigned long long)v);
+				    "{route=\"%s\",code=\"%d\"} %llu\n", label,
+				    statuses[s], (unsigned long long)v);
 			else
 				buf_printf(out, "visits_http_requests_total"
 				    "{route=\"%s\",code=\"other\"} %llu\n",
-				    route_label((enum route)r),
-				    (unsigned long long)v);
+				    label, (unsigned long long)v);
 		}
+	}
 
 	buf_puts(out,
 	    "# HELP visits_http_request_duration_seconds Time from a "
 	    "request's parameters to the end of its answer.\n"
 	    "# TYPE visits_http_request_duration_seconds histogram\n");
 	for (r = 0; r < ROUTE_COUNT; r++) {
+		label = route_label(route_at(r));
 		cumulative = 0;
 		for (b = 0; b <= METRICS_BUCKET_COUNT; b++) {
 			cumulative += __atomic_load_n(&m->buckets[r][b],
@@ -161,21 +165,20 @@ metrics_render(const struct metrics *m, const struct store_stats *st,
 			if (b < METRICS_BUCKET_COUNT)
 				buf_printf(out, "visits_http_request_duration_"
 				    "seconds_bucket{route=\"%s\",le=\"%g\"} "
-				    "%llu\n", route_label((enum route)r),
-				    bucket_ns[b] / 1e9,
+				    "%llu\n", label, bucket_ns[b] / 1e9,
 				    (unsigned long long)cumulative);
 			else
 				buf_printf(out, "visits_http_request_duration_"
 				    "seconds_bucket{route=\"%s\",le=\"+Inf\"} "
-				    "%llu\n", route_label((enum route)r),
+				    "%llu\n", label,
 				    (unsigned long long)cumulative);
 		}
 		buf_printf(out, "visits_http_request_duration_seconds_sum"
-		    "{route=\"%s\"} %.9f\n", route_label((enum route)r),
+		    "{route=\"%s\"} %.9f\n", label,
 		    __atomic_load_n(&m->duration_ns[r], __ATOMIC_RELAXED) /
 		    1e9);
 		buf_printf(out, "visits_http_request_duration_seconds_count"
-		    "{route=\"%s\"} %llu\n", route_label((enum route)r),
+		    "{route=\"%s\"} %llu\n", label,
 		    (unsigned long long)cumulative);
 	}
 

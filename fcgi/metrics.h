@@ -1,8 +1,9 @@
 /*
  * metrics.h: request counters and the Prometheus text exposition.
  *
- * Request threads only add to counters with relaxed atomics; /metrics
- * reads them.  Nothing here takes a lock on the request path.
+ * The threads that answer (the event loop, and the store thread for the
+ * requests that waited for the disk) only add to counters with relaxed
+ * atomics; /metrics reads them.  Nothing here takes a lock.
  */
 #ifndef VISITS_METRICS_H
 #define VISITS_METRICS_H
@@ -24,7 +25,7 @@ struct metrics {
 };
 
 void	metrics_init(struct metrics *);
-void	metrics_observe(struct metrics *, enum route, int status,
+void	metrics_observe(struct metrics *, const struct route *, int status,
 	    uint64_t duration_ns);
 void	metrics_render(const struct metrics *, const struct store_stats *,
 	    struct buf *);

@@ -1,5 +1,11 @@
 /*
- * options.c: command-line flags and environment variables.
+ * options.c: the settings table, and the flags, environment variables
+ * and --help made from it.
+ *
+ * A setting is one row: its flags, its environment variable, its kind
+ * and range, its default and its help.  The defaults, then the
+ * environment, then the flags are applied through the same code, so a
+ * value means the same wherever it comes from.
  */
 #include "config.h"
 
@@ -9,81 +15,77 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "check.h"
 #include "cluster.h"
 #include "options.h"
 
-static enum options_result options_env(struct options *, char *, size_t);
+#define STR(x)		#x
+#define XSTR(x)		STR(x)
+#define HELP_COLUMN	27	/* where the help of a setting starts */
+#define HELP_WIDTH	79
+#define LONG_BASE	256	/* getopt's value for row i: LONG_BASE + i */
+#define NO_BASE		512	/* and for --no-NAME of a yes/no row */
+
+enum kind {
+	KIND_STRING,		/* taken as it is */
+	KIND_UINT,		/* a whole number from min to max */
+	KIND_BOOL,		/* --NAME, --no-NAME; 1/0 and the like */
+	KIND_HELP,
+	KIND_VERSION
+};
+
+struct setting {
+	const char	*name;		/* --name */
+	int		 letter;	/* -l, or 0 */
+	const char	*env;		/* or NULL */
+	enum kind	 kind;
+	size_t		 offset;	/* of the value in struct options */
+	unsigned	 min, max;	/* KIND_UINT */
+	const char	*def;		/* the default, as a value; or NULL */
+	const char	*arg;		/* the value's name in --help */
+	const char	*help;
+};
+
+#define AT(field)	offsetof(struct options, field)
+
+static const struct setting settings[] = {
+	{ "data-dir", 'd', "VISITS_DATA_DIR", KIND_STRING, AT(data_dir), 0, 0,
+	  "/data", "DIR", "directory of the counter file DIR/visits" },
+	{ "timezone", 'z', "VISITS_TIMEZONE", KIND_STRING, AT(timezone), 0, 0,
+	  "Europe/Moscow", "ZONE", "time zone of /time and /" },
+	{ "durable", 0, "VISITS_DURABLE", KIND_BOOL, AT(durable), 0, 1,
+	  "1", NULL, "sync the counter file and its directory before "
+	  "answering a visit; --no-durable syncs the new count's data, not "
+	  "the directory: a power loss may lose the latest visits, never "
+	  "the file" },
+	{ "io-timeout", 0, "VISITS_IO_TIMEOUT", KIND_UINT, AT(io_timeout),
+	  0, 86400, "10", "SECONDS", "drop a FastCGI connection that stalls "
+	  "this long in the middle of a request; 0 waits forever" },
+	{ "peers", 0, "VISITS_PEERS", KIND_STRING, AT(peers), 0, 0,
+	  NULL, "NAME", "the DNS name that lists every pod (the headless "
+	  "Service, e.g. visits-headless): GET /cluster shows each one's "
+	  "/visits, asked on port " XSTR(VISITS_HTTP_PORT) " in the "
+	  "background, at most once a second while someone asks, "
+	  XSTR(CLUSTER_DEADLINE_MS) " ms at most; unset or empty: this pod "
+	  "alone" },
+	{ "check", 0, NULL, KIND_STRING, AT(check_path), 0, 0,
+	  NULL, "SOCKET", "ask the program serving SOCKET for /healthz over "
+	  "FastCGI; exit 0 on a 200 within " XSTR(CHECK_TIMEOUT_S) " s, "
+	  "else 1 (the liveness check: visits-serve --check)" },
+	{ "help", 'h', NULL, KIND_HELP, 0, 0, 0,
+	  NULL, NULL, "show this help and exit" },
+	{ "version", 'V', NULL, KIND_VERSION, 0, 0, 0,
+	  NULL, NULL, "show the version and exit" },
+};
+
+#define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
+
+static int	apply(struct options *, const struct setting *, const char *,
+		    const char *from, char *, size_t);
 static int	parse_bool(const char *, int *);
+static void	put_wrapped(FILE *, const char *left, const char *text);
 static void	usage(FILE *);
-
-enum {
-	OPT_DURABLE = 256,
-	OPT_NO_DURABLE,
-	OPT_IO_TIMEOUT,
-	OPT_PEERS,
-	OPT_CHECK
-};
-
-static const struct option long_options[] = {
-	{ "data-dir",	required_argument,	NULL, 'd' },
-	{ "timezone",	required_argument,	NULL, 'z' },
-	{ "durable",	no_argument,		NULL, OPT_DURABLE },
-	{ "no-durable",	no_argument,		NULL, OPT_NO_DURABLE },
-	{ "threads",	required_argument,	NULL, 't' },
-	{ "io-timeout",	required_argument,	NULL, OPT_IO_TIMEOUT },
-	{ "peers",	required_argument,	NULL, OPT_PEERS },
-	{ "check",	required_argument,	NULL, OPT_CHECK },
-	{ "help",	no_argument,		NULL, 'h' },
-	{ "version",	no_argument,		NULL, 'V' },
-	{ NULL,		0,			NULL, 0 }
-};
-
-static void
-usage(FILE *out)
-{
-	fprintf(out,
-"Usage: visits-fcgi [OPTION]...\n"
-"Serve the Moscow time and a persistent visit counter over FastCGI.\n"
-"\n"
-"Serves the listening socket inherited on fd 0, as spawn-fcgi hands it\n"
-"over: start it with visits-serve, which runs spawn-fcgi.\n"
-"\n"
-"  -d, --data-dir DIR       directory of the counter file DIR/visits\n"
-"                           [VISITS_DATA_DIR, default %s]\n"
-"  -z, --timezone ZONE      time zone of /time and / [VISITS_TIMEZONE,\n"
-"                           default %s]\n"
-"      --durable            sync file and directory before answering a\n"
-"                           visit [VISITS_DURABLE=1, the default]\n"
-"      --no-durable         sync the new count's data, not the directory:\n"
-"                           a power loss may lose the latest visits, never\n"
-"                           the file [VISITS_DURABLE=0]\n"
-"  -t, --threads N          request threads; one serves any number of\n"
-"                           connections (epoll), visits and readiness\n"
-"                           checks wait for the disk without holding it;\n"
-"                           more use more cores [VISITS_THREADS, default %d,\n"
-"                           1..%d]\n"
-"      --io-timeout SECONDS drop a FastCGI connection that stalls this long\n"
-"                           in the middle of a request; 0 waits forever\n"
-"                           [VISITS_IO_TIMEOUT, default %d]\n"
-"      --peers NAME         the DNS name that lists every pod (the\n"
-"                           headless Service, e.g. visits-headless): GET\n"
-"                           /cluster shows each one's /visits, asked on\n"
-"                           port %d in the background, at most once a\n"
-"                           second while someone asks, %d ms at most;\n"
-"                           unset or empty: this pod alone [VISITS_PEERS]\n"
-"      --check SOCKET       ask the program serving SOCKET for /healthz\n"
-"                           over FastCGI; exit 0 on a 200 within %d s, else\n"
-"                           1 (the liveness check: visits-serve --check)\n"
-"  -h, --help               show this help and exit\n"
-"  -V, --version            show the version and exit\n"
-"\n"
-"SIGTERM or SIGINT: stop accepting, finish the requests in flight, make the\n"
-"count durable, remove the socket and exit 0.\n",
-	    DEFAULT_DATA_DIR, DEFAULT_TIMEZONE, DEFAULT_THREADS, MAX_THREADS,
-	    DEFAULT_IO_TIMEOUT, CLUSTER_PORT, CLUSTER_DEADLINE_MS,
-	    CHECK_TIMEOUT_MS / 1000);
-}
 
 /* Like OpenBSD's strtonum(): the whole string, in range, or failure. */
 int
@@ -116,110 +118,179 @@ parse_bool(const char *s, int *out)
 	return 0;
 }
 
-static enum options_result
-options_env(struct options *opt, char *errbuf, size_t errlen)
+/* The setting takes `value`, which came `from` a flag or a variable. */
+static int
+apply(struct options *opt, const struct setting *s, const char *value,
+    const char *from, char *errbuf, size_t errlen)
 {
-	const char	*v;
+	char	*field = (char *)opt + s->offset;
 
-	if ((v = getenv("VISITS_DATA_DIR")) != NULL && *v != '\0')
-		opt->data_dir = v;
-	if ((v = getenv("VISITS_TIMEZONE")) != NULL && *v != '\0')
-		opt->timezone = v;
-	if ((v = getenv("VISITS_PEERS")) != NULL)
-		opt->peers = v;
-	if ((v = getenv("VISITS_DURABLE")) != NULL && *v != '\0' &&
-	    parse_bool(v, &opt->durable) == -1) {
-		snprintf(errbuf, errlen, "VISITS_DURABLE: '%s' is not one of "
-		    "1, 0, true, false, yes, no, on, off", v);
-		return OPTIONS_ERROR;
+	switch (s->kind) {
+	case KIND_STRING:
+		*(const char **)(void *)field = value;
+		return 0;
+	case KIND_UINT:
+		if (parse_unsigned(value, s->min, s->max,
+		    (unsigned *)(void *)field) == 0)
+			return 0;
+		snprintf(errbuf, errlen, "%s: '%s' is not a whole number "
+		    "from %u to %u", from, value, s->min, s->max);
+		return -1;
+	case KIND_BOOL:
+		if (parse_bool(value, (int *)(void *)field) == 0)
+			return 0;
+		snprintf(errbuf, errlen, "%s: '%s' is not one of 1, 0, true, "
+		    "false, yes, no, on, off", from, value);
+		return -1;
+	default:
+		return 0;
 	}
-	if ((v = getenv("VISITS_THREADS")) != NULL && *v != '\0' &&
-	    parse_unsigned(v, 1, MAX_THREADS, &opt->threads) == -1) {
-		snprintf(errbuf, errlen, "VISITS_THREADS: '%s' is not a "
-		    "number from 1 to %d", v, MAX_THREADS);
-		return OPTIONS_ERROR;
+}
+
+/* `left`, then `text` from HELP_COLUMN on, wrapped at HELP_WIDTH. */
+static void
+put_wrapped(FILE *out, const char *left, const char *text)
+{
+	size_t	col = strlen(left), w;
+
+	fputs(left, out);
+	if (col >= HELP_COLUMN) {
+		fputc('\n', out);
+		col = 0;
 	}
-	if ((v = getenv("VISITS_IO_TIMEOUT")) != NULL && *v != '\0' &&
-	    parse_unsigned(v, 0, 86400, &opt->io_timeout) == -1) {
-		snprintf(errbuf, errlen, "VISITS_IO_TIMEOUT: '%s' is not a "
-		    "number of seconds from 0 to 86400", v);
-		return OPTIONS_ERROR;
+	fprintf(out, "%*s", (int)(HELP_COLUMN - col), "");
+	col = HELP_COLUMN;
+	while (*text != '\0') {
+		w = strcspn(text, " ");
+		if (col > HELP_COLUMN && col + 1 + w > HELP_WIDTH) {
+			fprintf(out, "\n%*s", HELP_COLUMN, "");
+			col = HELP_COLUMN;
+		} else if (col > HELP_COLUMN) {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(text, 1, w, out);
+		col += w;
+		text += w + strspn(text + w, " ");
 	}
-	return OPTIONS_OK;
+	fputc('\n', out);
+}
+
+static void
+usage(FILE *out)
+{
+	const struct setting	*s;
+	struct buf		 left, text;
+	char			 lbuf[64], tbuf[1024];
+
+	fputs("Usage: visits-fcgi [OPTION]...\n"
+	    "Serve the Moscow time and a persistent visit counter over "
+	    "FastCGI.\n\n"
+	    "Serves the listening socket inherited on fd 0, as spawn-fcgi "
+	    "hands it\nover: start it with visits-serve, which runs "
+	    "spawn-fcgi.\n\n", out);
+	for (s = settings; s < settings + NSETTINGS; s++) {
+		buf_init(&left, lbuf, sizeof(lbuf));
+		if (s->letter != 0)
+			buf_printf(&left, "  -%c, ", s->letter);
+		else
+			buf_puts(&left, "      ");
+		buf_printf(&left, "--%s", s->name);
+		if (s->kind == KIND_BOOL)
+			buf_printf(&left, ", --no-%s", s->name);
+		if (s->arg != NULL)
+			buf_printf(&left, " %s", s->arg);
+		buf_init(&text, tbuf, sizeof(tbuf));
+		buf_puts(&text, s->help);
+		if (s->env != NULL) {
+			buf_printf(&text, " [%s", s->env);
+			if (s->def != NULL)
+				buf_printf(&text, ", default %s", s->def);
+			if (s->kind == KIND_UINT)
+				buf_printf(&text, ", %u to %u", s->min,
+				    s->max);
+			buf_puts(&text, "]");
+		}
+		put_wrapped(out, left.data, text.data);
+	}
+	fputs("\nSIGTERM or SIGINT: stop accepting, finish the requests in "
+	    "flight, make the\ncount durable, remove the socket and exit 0.\n",
+	    out);
 }
 
 enum options_result
 options_parse(struct options *opt, int argc, char **argv, char *errbuf,
     size_t errlen)
 {
-	int	ch;
+	static char		 no_names[NSETTINGS][32];
+	struct option		 longopts[2 * NSETTINGS + 1];
+	const struct setting	*s;
+	char			 shortopts[2 * NSETTINGS + 2], flag[40];
+	const char		*v;
+	size_t			 i, n = 0, ns = 0;
+	int			 ch;
 
 	memset(opt, 0, sizeof(*opt));
-	opt->data_dir = DEFAULT_DATA_DIR;
-	opt->timezone = DEFAULT_TIMEZONE;
-	opt->durable = 1;
-	opt->threads = DEFAULT_THREADS;
-	opt->io_timeout = DEFAULT_IO_TIMEOUT;
-
-	if (options_env(opt, errbuf, errlen) != OPTIONS_OK)
-		return OPTIONS_ERROR;
+	memset(longopts, 0, sizeof(longopts));
+	shortopts[ns++] = ':';
+	for (i = 0; i < NSETTINGS; i++) {
+		s = &settings[i];
+		if (s->def != NULL && apply(opt, s, s->def, "default",
+		    errbuf, errlen) == -1)
+			return OPTIONS_ERROR;
+		/* An empty variable is one that is not set. */
+		if (s->env != NULL && (v = getenv(s->env)) != NULL &&
+		    *v != '\0' && apply(opt, s, v, s->env, errbuf,
+		    errlen) == -1)
+			return OPTIONS_ERROR;
+		longopts[n].name = s->name;
+		longopts[n].has_arg = s->arg != NULL ? required_argument :
+		    no_argument;
+		longopts[n++].val = LONG_BASE + (int)i;
+		if (s->kind == KIND_BOOL) {
+			snprintf(no_names[i], sizeof(no_names[i]), "no-%s",
+			    s->name);
+			longopts[n].name = no_names[i];
+			longopts[n++].val = NO_BASE + (int)i;
+		}
+		if (s->letter != 0) {
+			shortopts[ns++] = (char)s->letter;
+			if (s->arg != NULL)
+				shortopts[ns++] = ':';
+		}
+	}
+	shortopts[ns] = '\0';
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":d:z:t:hV", long_options,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			opt->data_dir = optarg;
-			break;
-		case 'z':
-			opt->timezone = optarg;
-			break;
-		case OPT_DURABLE:
-			opt->durable = 1;
-			break;
-		case OPT_NO_DURABLE:
-			opt->durable = 0;
-			break;
-		case 't':
-			if (parse_unsigned(optarg, 1, MAX_THREADS,
-			    &opt->threads) == -1) {
-				snprintf(errbuf, errlen, "--threads: '%s' is "
-				    "not a number from 1 to %d", optarg,
-				    MAX_THREADS);
-				return OPTIONS_ERROR;
-			}
-			break;
-		case OPT_PEERS:
-			opt->peers = optarg;
-			break;
-		case OPT_IO_TIMEOUT:
-			if (parse_unsigned(optarg, 0, 86400,
-			    &opt->io_timeout) == -1) {
-				snprintf(errbuf, errlen, "--io-timeout: '%s' "
-				    "is not a number of seconds from 0 to "
-				    "86400", optarg);
-				return OPTIONS_ERROR;
-			}
-			break;
-		case OPT_CHECK:
-			opt->check_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return OPTIONS_EXIT;
-		case 'V':
-			printf("visits-fcgi %s\n", PACKAGE_VERSION);
-			return OPTIONS_EXIT;
-		case ':':
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
+	    -1) {
+		if (ch == ':') {
 			snprintf(errbuf, errlen, "option '%s' needs a value "
 			    "(see --help)", argv[optind - 1]);
 			return OPTIONS_ERROR;
-		default:
+		}
+		for (s = NULL, i = 0; i < NSETTINGS; i++)
+			if (ch == LONG_BASE + (int)i ||
+			    ch == NO_BASE + (int)i || ch == settings[i].letter)
+				s = &settings[i];
+		if (s == NULL) {
 			snprintf(errbuf, errlen, "unknown option '%s' "
 			    "(see --help)", argv[optind - 1]);
 			return OPTIONS_ERROR;
 		}
+		if (s->kind == KIND_HELP) {
+			usage(stdout);
+			return OPTIONS_EXIT;
+		}
+		if (s->kind == KIND_VERSION) {
+			printf("visits-fcgi %s\n", PACKAGE_VERSION);
+			return OPTIONS_EXIT;
+		}
+		snprintf(flag, sizeof(flag), "--%s", s->name);
+		if (apply(opt, s, s->kind != KIND_BOOL ? optarg :
+		    ch >= NO_BASE ? "0" : "1", flag, errbuf, errlen) == -1)
+			return OPTIONS_ERROR;
 	}
 	if (optind < argc) {
 		snprintf(errbuf, errlen, "unexpected argument '%s' "

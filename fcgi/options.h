@@ -1,24 +1,18 @@
 /*
- * options.h: the program's settings, from environment variables and flags
- * (flags win).  Parsing is separate from main() so that it can be tested.
+ * options.h: the program's settings, from defaults, environment variables
+ * and flags (flags win), all read from one table (options.c).  Parsing is
+ * separate from main() so that it can be tested.
  */
 #ifndef VISITS_OPTIONS_H
 #define VISITS_OPTIONS_H
 
 #include <stddef.h>
 
-#define DEFAULT_DATA_DIR	"/data"
-#define DEFAULT_TIMEZONE	"Europe/Moscow"
-#define DEFAULT_THREADS		1
-#define DEFAULT_IO_TIMEOUT	10
-#define MAX_THREADS		256
-
 struct options {
 	const char	*data_dir;
 	const char	*timezone;
 	const char	*peers;		/* headless Service name, or NULL */
 	int		 durable;
-	unsigned	 threads;
 	unsigned	 io_timeout;	/* seconds, 0 = none */
 	const char	*check_path;	/* --check: only check that socket */
 };

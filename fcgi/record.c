@@ -10,6 +10,8 @@
  * claiming 1 GiB + 1 GiB does it), so a pair longer than the stream that
  * holds it is refused here, before libfcgi sees it.
  *
+ * Records in a buffer: what --check sends (check.c), the way nginx does.
+ *
  * Answers: a whole FastCGI answer in one sendmsg().
  * libfcgi parses the requests; the answers are written here.  Its writer
  * streams buffer 8 KiB each per request in flight and copy every byte once
@@ -47,6 +49,7 @@ struct pairs {
 };
 
 static void	header(FCGI_Header *, int type, int request_id, size_t len);
+static size_t	put_length(unsigned char *, size_t);
 static int	send_all(int, struct iovec *, int);
 static void	pairs_feed(struct pairs *, const unsigned char *, size_t);
 
@@ -60,6 +63,48 @@ header(FCGI_Header *h, int type, int request_id, size_t len)
 	h->requestIdB0 = (unsigned char)(request_id & 0xff);
 	h->contentLengthB1 = (unsigned char)((len >> 8) & 0xff);
 	h->contentLengthB0 = (unsigned char)(len & 0xff);
+}
+
+/* One record, header and content, at p (len <= FCGI_MAX_LENGTH). */
+size_t
+record_put(unsigned char *p, int type, int request_id, const void *content,
+    size_t len)
+{
+	FCGI_Header	h;
+
+	header(&h, type, request_id, len);
+	memcpy(p, &h, FCGI_HEADER_LEN);
+	if (len > 0)
+		memcpy(p + FCGI_HEADER_LEN, content, len);
+	return FCGI_HEADER_LEN + len;
+}
+
+/* A length of a name-value pair: one byte, or four with the high bit. */
+static size_t
+put_length(unsigned char *p, size_t len)
+{
+	if (len < 0x80) {
+		p[0] = (unsigned char)len;
+		return 1;
+	}
+	p[0] = (unsigned char)(0x80 | ((len >> 24) & 0x7f));
+	p[1] = (unsigned char)((len >> 16) & 0xff);
+	p[2] = (unsigned char)((len >> 8) & 0xff);
+	p[3] = (unsigned char)(len & 0xff);
+	return 4;
+}
+
+/* A name-value pair of the PARAMS stream at p. */
+size_t
+record_put_pair(unsigned char *p, const char *name, const char *value)
+{
+	size_t	nlen = strlen(name), vlen = strlen(value), n;
+
+	n = put_length(p, nlen);
+	n += put_length(p + n, vlen);
+	memcpy(p + n, name, nlen);
+	memcpy(p + n + nlen, value, vlen);
+	return n + nlen + vlen;
 }
 
 static int

@@ -14,11 +14,33 @@
 #define METRICS_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
 /*
- * The page's table of every pod's count: filled from /cluster once the
- * page is shown, so that the page's own answer never waits for the other
- * pods.  Inline, with no external script or font; without JavaScript the
- * page still has the time and the pod.
+ * The page: the time, the pod that served it, and the table of every
+ * pod's count, filled from /cluster once the page is shown, so that the
+ * page's own answer never waits for the other pods.  Inline, with no
+ * external script, style or font; without JavaScript the page still has
+ * the time and the pod.
  */
+#define PAGE_HEAD \
+"<!doctype html>\n" \
+"<html lang=\"en\">\n" \
+"<head><meta charset=\"utf-8\">\n" \
+"<meta name=\"viewport\" " \
+"content=\"width=device-width,initial-scale=1\">\n" \
+"<style>\n" \
+"body{font:1rem/1.5 system-ui,sans-serif;max-width:34rem;margin:2rem auto;" \
+"padding:0 1rem;color:#222}\n" \
+"h1{font-size:1.25rem;font-weight:400;color:#555;margin:0}\n" \
+"#time{font-size:4rem;font-weight:600;margin:0;" \
+"font-variant-numeric:tabular-nums}\n" \
+"table{border-collapse:collapse;width:100%}\n" \
+"thead,tfoot{background:#e8e8e8}\n" \
+"th,td{border:1px solid #ccc;padding:.25rem .75rem;text-align:left}\n" \
+"th+th,td+td{text-align:right;font-variant-numeric:tabular-nums}\n" \
+"tbody tr:nth-child(even){background:#f3f3f3}\n" \
+"tbody tr.self{background:#fff2b8;font-weight:600}\n" \
+"</style>\n" \
+"<title>"
+
 #define CLUSTER_TABLE \
 "<h2>Visits by pod</h2>\n" \
 "<table id=\"cluster\"><thead><tr><th>pod</th><th>visits</th></tr>" \
@@ -32,6 +54,7 @@
 " var t=document.querySelector('#cluster tbody');\n" \
 " c.pods.forEach(function(p){\n" \
 "  var tr=t.insertRow(),n=tr.insertCell(),v=tr.insertCell();\n" \
+"  if(p.name===c.served_by)tr.className='self';\n" \
 "  n.textContent=p.name+(p.name===c.served_by?' (this page)':'');\n" \
 "  v.textContent='visits' in p?p.visits:p.error;\n" \
 " });\n" \
@@ -43,9 +66,6 @@
 
 static void	json_error(struct reply *, int, const char *);
 static void	put_place(struct buf *, const char *);
-static void	index_page(const struct app *, struct reply *);
-static void	time_json(struct reply *);
-static void	cluster_json(const struct app *, struct reply *);
 static void	put_pod(struct buf *, const char *name, int ok, uint64_t,
 		    const char *err);
 
@@ -93,19 +113,41 @@ put_place(struct buf *b, const char *zone)
 	buf_put_html(b, place);
 }
 
-static void
-index_page(const struct app *app, struct reply *r)
+/*
+ * The one answer of every request: a refused method, a store that could
+ * not do what the route needs (503 with the reason: a visit not counted,
+ * no count to show), or the route's own answer.  /readyz is the store's
+ * state itself, so its answer is written either way.
+ */
+void
+respond(const struct app *app, enum method method, const struct route *route,
+    uint64_t count, const char *store_err, struct reply *r)
+{
+	r->status = 200;
+	r->content_type = JSON_TYPE;
+	r->allow = 0;
+	if (method == METHOD_OTHER) {
+		json_error(r, 405, "method not allowed");
+		r->allow = 1;
+	} else if (store_err != NULL && route->ask != STORE_READY)
+		json_error(r, 503, store_err);
+	else
+		route->write(app, count, store_err, r);
+	if (r->body.overflow)
+		json_error(r, 500, "answer too large");
+}
+
+void
+respond_page(const struct app *app, uint64_t count, const char *store_err,
+    struct reply *r)
 {
 	char	hms[CLOCK_HMS_LEN + 1];
 
 	clock_now_hms(hms);
 	r->content_type = HTML_TYPE;
-	buf_puts(&r->body,
-	    "<!doctype html>\n"
-	    "<html lang=\"en\">\n"
-	    "<head><meta charset=\"utf-8\"><title>");
+	buf_puts(&r->body, PAGE_HEAD);
 	put_place(&r->body, app->timezone);
-	buf_puts(&r->body, " time</title></head>\n<body>\n<h1>");
+	buf_puts(&r->body, " time</title>\n</head>\n<body>\n<h1>");
 	put_place(&r->body, app->timezone);
 	buf_puts(&r->body, " time</h1>\n<p id=\"time\">");
 	buf_puts(&r->body, hms);
@@ -114,13 +156,63 @@ index_page(const struct app *app, struct reply *r)
 	buf_puts(&r->body, "</code></p>\n" CLUSTER_TABLE "</body>\n</html>\n");
 }
 
-static void
-time_json(struct reply *r)
+void
+respond_time(const struct app *app, uint64_t count, const char *store_err,
+    struct reply *r)
 {
 	char	hms[CLOCK_HMS_LEN + 1];
 
 	clock_now_hms(hms);
 	buf_printf(&r->body, "{\"time\":\"%s\"}\n", hms);
+}
+
+void
+respond_count(const struct app *app, uint64_t count, const char *store_err,
+    struct reply *r)
+{
+	buf_puts(&r->body, "{\"visits\":");
+	buf_put_u64(&r->body, count);
+	buf_puts(&r->body, "}\n");
+}
+
+void
+respond_health(const struct app *app, uint64_t count, const char *store_err,
+    struct reply *r)
+{
+	buf_puts(&r->body, "{\"status\":\"ok\"}\n");
+}
+
+/* Ready, or why not: the error of the check that tried to write. */
+void
+respond_ready(const struct app *app, uint64_t count, const char *store_err,
+    struct reply *r)
+{
+	if (store_err == NULL) {
+		buf_puts(&r->body, "{\"status\":\"ready\"}\n");
+		return;
+	}
+	r->status = 503;
+	buf_puts(&r->body, "{\"status\":\"not ready\",\"error\":");
+	buf_put_json_string(&r->body, store_err);
+	buf_puts(&r->body, "}\n");
+}
+
+void
+respond_metrics(const struct app *app, uint64_t count, const char *store_err,
+    struct reply *r)
+{
+	struct store_stats	st;
+
+	store_stats(app->store, &st);
+	r->content_type = METRICS_TYPE;
+	metrics_render(app->metrics, &st, &r->body);
+}
+
+void
+respond_not_found(const struct app *app, uint64_t count,
+    const char *store_err, struct reply *r)
+{
+	json_error(r, 404, "not found");
 }
 
 static void
@@ -143,8 +235,9 @@ put_pod(struct buf *b, const char *name, int ok, uint64_t visits,
  * /cluster: the last view the background thread published (cluster.h),
  * never a wait for the other pods; this pod's count is the store's.
  */
-static void
-cluster_json(const struct app *app, struct reply *r)
+void
+respond_cluster(const struct app *app, uint64_t count, const char *store_err,
+    struct reply *r)
 {
 	const struct cluster_view	*v = NULL;
 	const struct cluster_pod	*p;
@@ -185,107 +278,6 @@ cluster_json(const struct app *app, struct reply *r)
 	buf_puts(&r->body, "}\n");
 	if (app->cluster != NULL)
 		cluster_release(app->cluster, v);
-}
-
-/*
- * The answer to a request that needs nothing from the store thread, so
- * that it never waits for the disk.  It never counts: the caller stores a
- * visit first (route_counts_visit) and answers with respond_visit().
- * /visits and /readyz are answered with respond_count() and
- * respond_ready() once the caller has the store's answer (handler.c).
- */
-void
-respond(const struct app *app, enum method method, enum route route,
-    struct reply *r)
-{
-	struct store_stats	st;
-
-	r->status = 200;
-	r->content_type = JSON_TYPE;
-	r->allow = 0;
-	if (method == METHOD_OTHER) {
-		json_error(r, 405, "method not allowed");
-		r->allow = 1;
-		return;
-	}
-	switch (route) {
-	case ROUTE_INDEX:
-	case ROUTE_TIME:
-		/* Visits are stored first: see respond_visit(). */
-		if (route == ROUTE_INDEX)
-			index_page(app, r);
-		else
-			time_json(r);
-		break;
-	case ROUTE_VISITS:
-	case ROUTE_READYZ:
-		/* Not here: see above.  A caller that forgot gets a 500. */
-		json_error(r, 500, "answered from the store, not by respond()");
-		break;
-	case ROUTE_HEALTHZ:
-		buf_puts(&r->body, "{\"status\":\"ok\"}\n");
-		break;
-	case ROUTE_METRICS:
-		store_stats(app->store, &st);
-		r->content_type = METRICS_TYPE;
-		metrics_render(app->metrics, &st, &r->body);
-		break;
-	case ROUTE_CLUSTER:
-		cluster_json(app, r);
-		break;
-	case ROUTE_NOT_FOUND:
-		json_error(r, 404, "not found");
-		break;
-	}
-	if (r->body.overflow)
-		json_error(r, 500, "answer too large");
-}
-
-/*
- * The answer to a counting request once the store has the visit, or
- * could not record it (err says why).
- */
-void
-respond_visit(const struct app *app, enum route route, const char *err,
-    struct reply *r)
-{
-	if (err != NULL) {
-		r->allow = 0;
-		json_error(r, 503, err);
-	} else
-		respond(app, METHOD_GET, route, r);
-}
-
-/* /visits: the count, or err when it could not be read. */
-void
-respond_count(uint64_t count, const char *err, struct reply *r)
-{
-	r->status = 200;
-	r->content_type = JSON_TYPE;
-	r->allow = 0;
-	if (err != NULL) {
-		json_error(r, 503, err);
-		return;
-	}
-	buf_puts(&r->body, "{\"visits\":");
-	buf_put_u64(&r->body, count);
-	buf_puts(&r->body, "}\n");
-}
-
-/* /readyz, once the store was checked: err says why it is not ready. */
-void
-respond_ready(const char *err, struct reply *r)
-{
-	r->status = 200;
-	r->content_type = JSON_TYPE;
-	r->allow = 0;
-	if (err != NULL) {
-		r->status = 503;
-		buf_puts(&r->body, "{\"status\":\"not ready\",\"error\":");
-		buf_put_json_string(&r->body, err);
-		buf_puts(&r->body, "}\n");
-	} else
-		buf_puts(&r->body, "{\"status\":\"ready\"}\n");
 }
 
 /* The CGI-style header block that libfcgi sends ahead of the body. */

@@ -1,6 +1,7 @@
 /*
- * respond.h: what to answer, as status, headers and body, for a method
- * and a route.  Knows nothing of FastCGI, so that it can be tested alone.
+ * respond.h: what to answer, as status, headers and body, for a method,
+ * a route and what the store said.  Knows nothing of FastCGI, so that it
+ * can be tested alone.
  */
 #ifndef VISITS_RESPOND_H
 #define VISITS_RESPOND_H
@@ -26,12 +27,14 @@ struct reply {
 	struct buf	 body;		/* the caller provides the storage */
 };
 
-void	respond(const struct app *, enum method, enum route, struct reply *);
-void	respond_visit(const struct app *, enum route, const char *err,
-	    struct reply *);
-void	respond_count(uint64_t count, const char *err, struct reply *);
-void	respond_ready(const char *err, struct reply *);
+void	respond(const struct app *, enum method, const struct route *,
+	    uint64_t count, const char *store_err, struct reply *);
 void	reply_head(const struct app *, const struct reply *, struct buf *);
 const char *status_reason(int);
+
+/* The routes' answers, named in the route table (route.c). */
+route_write	respond_page, respond_time, respond_count, respond_health,
+		respond_ready, respond_metrics, respond_cluster,
+		respond_not_found;
 
 #endif

@@ -1,21 +1,24 @@
 /*
- * server.c: FastCGI connections, epoll and the request threads.
+ * server.c: FastCGI connections, served by one event loop.
  *
- * Connections are not tied to threads.  Every connection, the listening
- * socket and a stop eventfd sit in one epoll set; request threads wait in
- * epoll_wait() and each ready connection (EPOLLONESHOT) goes to exactly one
- * thread, which lets libfcgi read one request and answers it.  A kept
- * connection (nginx's fastcgi_keep_conn) then goes back into the set, so
- * idle connections cost a file descriptor and a small struct, not a thread,
- * and nginx may keep as many as it likes: nothing can be starved by them.
+ * Connections are not tied to a thread.  Every connection, the listening
+ * socket and a stop eventfd sit in one epoll set, and one thread serves
+ * whichever is ready, one at a time (taking many per epoll_wait measured
+ * no faster: doc/PERFORMANCE.md, "What bounds each figure"): a ready
+ * connection (EPOLLONESHOT: out of the set until it is done with) gets
+ * one request read by libfcgi and answered.
+ * A kept connection (nginx's fastcgi_keep_conn) then goes back into the
+ * set, so idle connections cost a file descriptor and a small struct, and
+ * nginx may keep as many as it likes: nothing can be starved by them.
+ * One thread, because more measured no faster (doc/DESIGN.md, "One event
+ * loop").
  *
  * libfcgi reads with blocking reads, so a connection goes to it only once
  * a whole request is there: a peek (MSG_PEEK) and record.c tell.  A
  * connection with part of a request waits on the partial list, off epoll,
- * and is peeked at again every few milliseconds by whichever thread is
- * free, until the rest arrives, the client shuts its side, or
- * --io-timeout runs out.  So no request
- * thread ever waits for a slow or stalled client.
+ * and is peeked at again every few milliseconds until the rest arrives,
+ * the client shuts its side, or --io-timeout runs out.  So the loop never
+ * waits for a slow or stalled client.
  *
  * libfcgi reads the connection in FCGX_Request.ipcFd when it is open and
  * keepConnection is set.  We set those two fields ourselves, which
@@ -24,25 +27,25 @@
  * listen_sock -1 libfcgi never accepts by itself.  The read timeout on
  * each connection stays as a backstop.
  *
- * A visit is answered later, by the store thread (see handler.c), which
- * then puts its connection back into the epoll set (conn_finished); until
- * then the connection stays out of it.  Answers are written by record.c,
- * not by libfcgi's streams.
+ * A request that waits for the disk is answered by the store thread
+ * (handler.c), which then puts its connection back into the epoll set or
+ * closes it (conn_finished): the list of open connections is the one
+ * thing that both threads change, under conns_lock.  Answers are written
+ * by record.c, not by libfcgi's streams.
  *
- * Stopping: server_stop() makes the eventfd readable for good.  Every
- * thread stops accepting, serves the requests that arrive whole (those
- * partly sent when the stop came included, for up to --io-timeout or
- * 10 s), and returns once nothing is left.  Visits still waiting for the
- * store are answered when the store drains (store_close), and
- * server_free() closes the idle rest.
+ * Stopping: server_stop() makes the eventfd readable.  The loop stops
+ * accepting, serves the requests that arrive whole (those partly sent
+ * when the stop came included, for up to --io-timeout or 10 s), and
+ * returns once nothing is left.  Visits still waiting for the store are
+ * answered when the store drains (store_close), and server_free() closes
+ * the idle rest.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <time.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -84,19 +87,16 @@ struct server {
 	int			 epoll_fd;
 	int			 wake_fd;	/* eventfd: readable = stop */
 	unsigned		 io_timeout;
-	int			 stopping;	/* atomic */
-	int			 failed;	/* atomic */
-	unsigned		 nthreads;
-	pthread_t		*threads;
+	int			 stopping;	/* atomic: read by the store */
+	int			 failed;	/* read after the join */
+	pthread_t		 thread;
+	int			 started;
 	pthread_mutex_t		 conns_lock;
 	struct conn		*conns;		/* every open connection */
-	pthread_mutex_t		 partial_lock;
+	/* The loop's own. */
 	struct conn		*partial;	/* waiting for more bytes */
-	unsigned		 npartial;	/* atomic */
-	pthread_mutex_t		 sweep_lock;
-	long long		 next_sweep_ns;	/* under sweep_lock */
-	unsigned		 stop_seen;	/* atomic: threads that saw it */
-	long long		 stop_deadline_ns; /* atomic */
+	long long		 next_sweep_ns;
+	unsigned char		*peeked;	/* PEEK_MAX bytes */
 };
 
 /* What a peek at a connection found. */
@@ -110,42 +110,23 @@ enum arrival {
 /* epoll tags for the descriptors that are not connections. */
 static char	listen_tag, wake_tag;
 
-static void	*worker_main(void *);
+static void	*loop_main(void *);
+static void	 fail(struct server *);
+static long long stop_begin(struct server *);
 static void	 accept_ready(struct server *, int);
-static int	 watch(struct server *, int, int, void *);
-static int	 watch_events(struct server *, int, int, void *, uint32_t);
-static ssize_t	 peek(struct conn *, unsigned char *);
-static enum arrival arrived(struct conn *, unsigned char *);
-static void	 conn_ready(struct conn *, unsigned char *);
+static int	 watch(struct server *, int, int, void *, uint32_t);
+static enum arrival arrived(struct conn *);
+static void	 conn_ready(struct conn *);
 static void	 conn_serve(struct conn *);
 static void	 partial_add(struct conn *, long long);
-static void	 partial_push(struct server *, struct conn *);
 static int	 peer_done(struct conn *);
-static void	 sweep(struct server *, unsigned char *);
-static void	 saw_stop(struct server *);
+static void	 sweep(struct server *);
 static void	 conn_finished(struct exchange *);
 static void	 conn_free(struct conn *);
 static void	 set_read_timeout(int, unsigned);
-static int	 is_stopping(struct server *);
 
 static int
-is_stopping(struct server *s)
-{
-	return __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE);
-}
-
-/*
- * One-shot: the listener and each connection go to one thread at a time,
- * and are watched again when it is done with them.
- */
-static int
-watch(struct server *s, int op, int fd, void *tag)
-{
-	return watch_events(s, op, fd, tag, EPOLLIN | EPOLLONESHOT);
-}
-
-static int
-watch_events(struct server *s, int op, int fd, void *tag, uint32_t events)
+watch(struct server *s, int op, int fd, void *tag, uint32_t events)
 {
 	struct epoll_event	ev;
 
@@ -166,10 +147,15 @@ set_read_timeout(int fd, unsigned seconds)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-/*
- * The listener is ready: take what is waiting (at most `burst`), then
- * watch it again unless stopping.
- */
+/* The loop cannot go on: main() is told to stop, and exits 1. */
+static void
+fail(struct server *s)
+{
+	s->failed = 1;
+	kill(getpid(), SIGTERM);
+}
+
+/* The listener is ready: take what is waiting, at most `burst`. */
 static void
 accept_ready(struct server *s, int burst)
 {
@@ -198,8 +184,7 @@ accept_ready(struct server *s, int burst)
 			}
 			log_error("accept_failed", "accept: %s",
 			    errstr(errno, e, sizeof(e)));
-			__atomic_store_n(&s->failed, 1, __ATOMIC_RELEASE);
-			kill(getpid(), SIGTERM);	/* main() stops us */
+			fail(s);
 			return;
 		}
 		set_read_timeout(fd, s->io_timeout);
@@ -218,32 +203,24 @@ accept_ready(struct server *s, int burst)
 			s->conns->prev = c;
 		s->conns = c;
 		pthread_mutex_unlock(&s->conns_lock);
-		if (watch(s, EPOLL_CTL_ADD, fd, c) == -1) {
+		if (watch(s, EPOLL_CTL_ADD, fd, c, EPOLLIN | EPOLLONESHOT) ==
+		    -1) {
 			conn_free(c);
 			break;
 		}
 	}
-	if (!is_stopping(s))
-		(void)watch(s, EPOLL_CTL_MOD, s->listen_fd, &listen_tag);
 }
 
-/* What has arrived on the connection, left in place: > 0, 0 at EOF. */
-static ssize_t
-peek(struct conn *c, unsigned char *buf)
+/* What has arrived on the connection, left in place by the peek. */
+static enum arrival
+arrived(struct conn *c)
 {
-	ssize_t	n;
+	unsigned char	*buf = c->server->peeked;
+	ssize_t		 n;
 
 	do
 		n = recv(c->x.fd, buf, PEEK_MAX, MSG_PEEK | MSG_DONTWAIT);
 	while (n == -1 && errno == EINTR);
-	return n;
-}
-
-static enum arrival
-arrived(struct conn *c, unsigned char *buf)
-{
-	ssize_t	n = peek(c, buf);
-
 	if (n == -1 && errno == EAGAIN)
 		return ARRIVAL_NOTHING;
 	if (n <= 0)
@@ -261,11 +238,12 @@ arrived(struct conn *c, unsigned char *buf)
 
 /* A connection has input: serve it once a whole request is there. */
 static void
-conn_ready(struct conn *c, unsigned char *buf)
+conn_ready(struct conn *c)
 {
-	switch (arrived(c, buf)) {
+	switch (arrived(c)) {
 	case ARRIVAL_NOTHING:
-		(void)watch(c->server, EPOLL_CTL_MOD, c->x.fd, c);
+		(void)watch(c->server, EPOLL_CTL_MOD, c->x.fd, c,
+		    EPOLLIN | EPOLLONESHOT);
 		break;
 	case ARRIVAL_PARTIAL:
 		partial_add(c, clock_monotonic_ns());
@@ -316,65 +294,43 @@ partial_add(struct conn *c, long long now)
 	if (c->deadline_ns == 0)
 		c->deadline_ns = s->io_timeout == 0 ? LLONG_MAX :
 		    now + (long long)s->io_timeout * 1000000000LL;
-	__atomic_fetch_add(&s->npartial, 1, __ATOMIC_ACQ_REL);
-	partial_push(s, c);
-}
-
-static void
-partial_push(struct server *s, struct conn *c)
-{
-	pthread_mutex_lock(&s->partial_lock);
 	c->next_partial = s->partial;
 	s->partial = c;
-	pthread_mutex_unlock(&s->partial_lock);
 }
 
 /*
- * Peek at every partial request (at most every SWEEP_MS, one thread at a
- * time): serve the ones that are whole now, drop the closed, stalled and
- * oversized ones, keep the rest.
+ * Peek at every partial request, at most every SWEEP_MS: serve the ones
+ * that are whole now, drop the closed, stalled and oversized ones, keep
+ * the rest.
  */
 static void
-sweep(struct server *s, unsigned char *buf)
+sweep(struct server *s)
 {
 	struct conn	*c, *next;
 	enum arrival	 state;
-	long long	 now;
+	long long	 now = clock_monotonic_ns();
 
-	if (pthread_mutex_trylock(&s->sweep_lock) != 0)
+	if (now < s->next_sweep_ns)
 		return;
-	now = clock_monotonic_ns();
-	if (now < s->next_sweep_ns) {
-		pthread_mutex_unlock(&s->sweep_lock);
-		return;
-	}
 	s->next_sweep_ns = now + SWEEP_MS * 1000000LL;
-	pthread_mutex_lock(&s->partial_lock);
 	c = s->partial;
 	s->partial = NULL;
-	pthread_mutex_unlock(&s->partial_lock);
-	pthread_mutex_unlock(&s->sweep_lock);
-
 	for (; c != NULL; c = next) {
 		next = c->next_partial;
-		state = arrived(c, buf);
+		state = arrived(c);
 		if (state == ARRIVAL_PARTIAL && now < c->deadline_ns &&
-		    !peer_done(c)) {
-			partial_push(s, c);
-			continue;
-		}
-		if (state == ARRIVAL_WHOLE)
+		    !peer_done(c))
+			partial_add(c, now);
+		else if (state == ARRIVAL_WHOLE)
 			conn_serve(c);
 		else
 			conn_free(c);	/* closed, stalled, too large, junk */
-		/* Only now: a stopping thread waits for this to reach 0. */
-		__atomic_fetch_sub(&s->npartial, 1, __ATOMIC_ACQ_REL);
 	}
 }
 
 /*
- * The answer is written (on a request thread or the store thread): keep
- * the connection for nginx's next request, or close it.
+ * The answer is written (by the loop, or by the store thread): keep the
+ * connection for nginx's next request, or close it.
  */
 static void
 conn_finished(struct exchange *x)
@@ -382,8 +338,9 @@ conn_finished(struct exchange *x)
 	struct conn	*c = (struct conn *)x;
 	struct server	*s = c->server;
 
-	if (x->failed || !x->keep || is_stopping(s) ||
-	    watch(s, EPOLL_CTL_MOD, c->x.fd, c) == -1)
+	if (x->failed || !x->keep ||
+	    __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE) ||
+	    watch(s, EPOLL_CTL_MOD, c->x.fd, c, EPOLLIN | EPOLLONESHOT) == -1)
 		conn_free(c);
 }
 
@@ -410,100 +367,68 @@ conn_free(struct conn *c)
 }
 
 /*
- * The first sight of the stop in each thread.  The first stops accepting;
- * the last takes the eventfd out of the set, which until then keeps
- * reporting the stop to whoever has not seen it yet.
+ * The stop: accept no more, but serve what is queued already (it was
+ * sent a request).  From now on connect() gets ECONNREFUSED, not a place
+ * in the queue that nobody would serve.  Returns when the loop must end
+ * even if requests are still half-way in.
  */
-static void
-saw_stop(struct server *s)
+static long long
+stop_begin(struct server *s)
 {
-	unsigned	seen;
-	long long	deadline = clock_monotonic_ns() + 1000000000LL *
-			    (s->io_timeout != 0 ? s->io_timeout :
-			    STOP_WAIT_DEFAULT);
-
-	seen = __atomic_add_fetch(&s->stop_seen, 1, __ATOMIC_ACQ_REL);
-	if (seen == 1) {
-		__atomic_store_n(&s->stop_deadline_ns, deadline,
-		    __ATOMIC_RELEASE);
-		(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, s->listen_fd, NULL);
-		/*
-		 * From now on connect() gets ECONNREFUSED, not a place in the
-		 * queue that nobody would serve.  What is queued already was
-		 * sent a request: take it and serve it.
-		 */
-		(void)shutdown(s->listen_fd, SHUT_RD);
-		accept_ready(s, INT_MAX);
-	}
-	if (seen == s->nthreads)
-		(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, s->wake_fd, NULL);
+	(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, s->wake_fd, NULL);
+	(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+	(void)shutdown(s->listen_fd, SHUT_RD);
+	accept_ready(s, INT_MAX);
+	return clock_monotonic_ns() + 1000000000LL *
+	    (s->io_timeout != 0 ? s->io_timeout : STOP_WAIT_DEFAULT);
 }
 
 static void *
-worker_main(void *arg)
+loop_main(void *arg)
 {
 	struct server		*s = arg;
 	struct epoll_event	 ev;
-	unsigned char		*buf;
-	int			 n, stopping = 0, timeout;
+	long long		 deadline = LLONG_MAX;
+	int			 n, stopping = 0;
 
-	if ((buf = malloc(PEEK_MAX)) == NULL) {
-		__atomic_store_n(&s->failed, 1, __ATOMIC_RELEASE);
-		kill(getpid(), SIGTERM);
-		return NULL;
-	}
 	for (;;) {
-		timeout = stopping ||
-		    __atomic_load_n(&s->npartial, __ATOMIC_ACQUIRE) > 0 ?
-		    SWEEP_MS : -1;
-		/* One event at a time: a busy thread must not sit on more. */
-		n = epoll_wait(s->epoll_fd, &ev, 1, timeout);
+		n = epoll_wait(s->epoll_fd, &ev, 1,
+		    stopping || s->partial != NULL ? SWEEP_MS : -1);
 		if (n == -1 && errno != EINTR) {
-			__atomic_store_n(&s->failed, 1, __ATOMIC_RELEASE);
-			kill(getpid(), SIGTERM);
+			fail(s);
 			break;
 		}
-		if (n == 1) {
-			if (ev.data.ptr == &wake_tag) {
-				if (!stopping)
-					saw_stop(s);
-				stopping = 1;
-			} else if (ev.data.ptr == &listen_tag) {
-				if (!is_stopping(s))
-					accept_ready(s, ACCEPT_BURST);
-			} else
-				conn_ready(ev.data.ptr, buf);
-		}
-		if (__atomic_load_n(&s->npartial, __ATOMIC_ACQUIRE) > 0)
-			sweep(s, buf);
+		if (n == 1 && ev.data.ptr == &wake_tag) {
+			stopping = 1;
+			deadline = stop_begin(s);
+		} else if (n == 1 && ev.data.ptr == &listen_tag) {
+			if (!stopping)
+				accept_ready(s, ACCEPT_BURST);
+		} else if (n == 1)
+			conn_ready(ev.data.ptr);
+		if (s->partial != NULL)
+			sweep(s);
 		/*
-		 * Stopping: leave once a wait found nothing ready (the stop
-		 * itself is out of the set when every thread saw it) and no
+		 * Stopping: leave once a wait found nothing ready and no
 		 * request is half-way in, or when the time is up.
 		 */
-		if (stopping && ((n == 0 &&
-		    __atomic_load_n(&s->npartial, __ATOMIC_ACQUIRE) == 0) ||
-		    clock_monotonic_ns() > __atomic_load_n(&s->stop_deadline_ns,
-		    __ATOMIC_ACQUIRE)))
+		if (stopping && ((n == 0 && s->partial == NULL) ||
+		    clock_monotonic_ns() > deadline))
 			break;
 	}
-	free(buf);
 	return NULL;
 }
 
 struct server *
-server_start(const struct app *app, int listen_fd, unsigned threads,
-    unsigned io_timeout, char *errbuf, size_t errlen)
+server_start(const struct app *app, int listen_fd, unsigned io_timeout,
+    char *errbuf, size_t errlen)
 {
 	struct server		*s;
 	pthread_attr_t		 attr;
 	char			 e[128];
-	unsigned		 i;
 	int			 rc, flags;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->threads = calloc(threads, sizeof(*s->threads))) == NULL) {
-		free(s);
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(errbuf, errlen, "out of memory");
 		return NULL;
 	}
@@ -511,28 +436,26 @@ server_start(const struct app *app, int listen_fd, unsigned threads,
 	s->listen_fd = listen_fd;
 	s->io_timeout = io_timeout;
 	pthread_mutex_init(&s->conns_lock, NULL);
-	pthread_mutex_init(&s->partial_lock, NULL);
-	pthread_mutex_init(&s->sweep_lock, NULL);
+	s->peeked = malloc(PEEK_MAX);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	flags = fcntl(listen_fd, F_GETFL);
-	/* Level-triggered, not one-shot: the stop wakes every thread. */
-	if (s->wake_fd == -1 || s->epoll_fd == -1 || flags == -1 ||
+	if (s->peeked == NULL || s->wake_fd == -1 || s->epoll_fd == -1 ||
+	    flags == -1 ||
 	    fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
-	    watch_events(s, EPOLL_CTL_ADD, s->wake_fd, &wake_tag,
-	    EPOLLIN) == -1 ||
-	    watch(s, EPOLL_CTL_ADD, listen_fd, &listen_tag) == -1) {
-		snprintf(errbuf, errlen, "epoll/eventfd: %s",
+	    watch(s, EPOLL_CTL_ADD, s->wake_fd, &wake_tag, EPOLLIN) == -1 ||
+	    watch(s, EPOLL_CTL_ADD, listen_fd, &listen_tag, EPOLLIN) == -1) {
+		snprintf(errbuf, errlen, "epoll/eventfd/malloc: %s",
 		    errstr(errno, e, sizeof(e)));
 		server_free(s);
 		return NULL;
 	}
 	/*
 	 * libfcgi closes a connection it gives up on (not FastCGI, cut off)
-	 * by waiting up to 2 s for the peer to close first, which holds a
-	 * request thread; for a Unix socket there is nothing to wait for.
-	 * It reads this variable in FCGX_Init().  (The store thread, the only
-	 * other one yet, never reads the environment.)
+	 * by waiting up to 2 s for the peer to close first, which holds the
+	 * loop; for a Unix socket there is nothing to wait for.  It reads
+	 * this variable in FCGX_Init().  (The store thread, the only other
+	 * one yet, never reads the environment.)
 	 */
 	setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 1);
 	if (FCGX_Init() != 0) {
@@ -542,22 +465,15 @@ server_start(const struct app *app, int listen_fd, unsigned threads,
 	}
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, THREAD_STACK_SIZE);
-	for (i = 0; i < threads; i++) {
-		rc = pthread_create(&s->threads[i], &attr, worker_main, s);
-		if (rc != 0) {
-			snprintf(errbuf, errlen, "starting thread %u: %s", i,
-			    errstr(rc, e, sizeof(e)));
-			break;
-		}
-		s->nthreads = i + 1;
-	}
+	rc = pthread_create(&s->thread, &attr, loop_main, s);
 	pthread_attr_destroy(&attr);
-	if (s->nthreads < threads) {
-		server_stop(s);
-		(void)server_wait(s);
+	if (rc != 0) {
+		snprintf(errbuf, errlen, "starting the event loop: %s",
+		    errstr(rc, e, sizeof(e)));
 		server_free(s);
 		return NULL;
 	}
+	s->started = 1;
 	return s;
 }
 
@@ -567,20 +483,17 @@ server_stop(struct server *s)
 	uint64_t	one = 1;
 
 	__atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
-	/* Never read back: the eventfd stays readable, waking everyone. */
 	(void)write(s->wake_fd, &one, sizeof(one));
 }
 
-/* Joins the request threads; 0 after a clean stop, -1 after a failure. */
+/* Joins the event loop; 0 after a clean stop, -1 after a failure. */
 int
 server_wait(struct server *s)
 {
-	unsigned	i;
-
-	for (i = 0; i < s->nthreads; i++)
-		pthread_join(s->threads[i], NULL);
-	s->nthreads = 0;
-	return __atomic_load_n(&s->failed, __ATOMIC_ACQUIRE) ? -1 : 0;
+	if (s->started)
+		pthread_join(s->thread, NULL);
+	s->started = 0;
+	return s->failed ? -1 : 0;
 }
 
 /*
@@ -597,8 +510,6 @@ server_free(struct server *s)
 	if (s->wake_fd > 0)
 		close(s->wake_fd);
 	pthread_mutex_destroy(&s->conns_lock);
-	pthread_mutex_destroy(&s->partial_lock);
-	pthread_mutex_destroy(&s->sweep_lock);
-	free(s->threads);
+	free(s->peeked);
 	free(s);
 }

@@ -1,7 +1,7 @@
 /*
  * store.c: the counter file, with atomic updates and group commit.
  *
- * Request threads queue waiters and go on with other requests.  The store
+ * The event loop queues waiters and goes on with other requests.  The store
  * thread takes the whole queue, writes count + n once (temp file, sync,
  * rename, directory sync), and completes every waiter with its own visit
  * number.  Visits that arrive during that write queue up for the next one,
@@ -652,15 +652,37 @@ store_thread(void *arg)
 	return NULL;
 }
 
-void
-store_submit(struct store *s, struct store_waiter *w)
+/*
+ * 0 when the store knows the answer now: the count it holds (read by a
+ * check when not), or readiness proven by a write less than a second ago
+ * (a visit, or a check that writes the count again).  Else 1: the waiter
+ * is queued for the store thread, which calls its done() once the file
+ * says so.  Either way no request thread waits for the disk.
+ */
+int
+store_ask(struct store *s, enum store_ask ask, struct store_waiter *w)
 {
-	w->next = NULL;
+	int	known = 0;
+
+	if (ask == STORE_NOTHING)
+		return 0;
 	pthread_mutex_lock(&s->lock);
-	*s->queue_tail = w;
-	s->queue_tail = &w->next;
-	pthread_cond_signal(&s->work);
+	w->failed = 0;
+	w->count = s->count;
+	if (ask == STORE_COUNT)
+		known = s->count_known;
+	else if (ask == STORE_READY)
+		known = s->ready &&
+		    clock_monotonic_ns() - s->last_write_ns < READY_CACHE_NS;
+	if (!known) {
+		w->increment = ask == STORE_VISIT;
+		w->next = NULL;
+		*s->queue_tail = w;
+		s->queue_tail = &w->next;
+		pthread_cond_signal(&s->work);
+	}
 	pthread_mutex_unlock(&s->lock);
+	return !known;
 }
 
 struct store *
@@ -738,23 +760,6 @@ store_count_if_known(struct store *s, uint64_t *count)
 		*count = s->count;
 	pthread_mutex_unlock(&s->lock);
 	return known;
-}
-
-/*
- * Readiness: loaded and writable.  "Writable" is proven by a write less
- * than a second ago (a visit, or a check that writes the count again);
- * when this says no, the caller submits a check (increment 0).
- */
-int
-store_ready_fresh(struct store *s)
-{
-	int	fresh;
-
-	pthread_mutex_lock(&s->lock);
-	fresh = s->ready &&
-	    clock_monotonic_ns() - s->last_write_ns < READY_CACHE_NS;
-	pthread_mutex_unlock(&s->lock);
-	return fresh;
 }
 
 void

@@ -29,10 +29,19 @@
 
 struct store;
 
+/* What a request needs from the store before it can be answered. */
+enum store_ask {
+	STORE_NOTHING,
+	STORE_VISIT,	/* one more visit, on disk */
+	STORE_COUNT,	/* the count in the file */
+	STORE_READY	/* proof that the file can be written */
+};
+
 /*
- * A visit (increment 1) or a check (increment 0) waiting for the file.
- * done() runs on the store thread once the file says so or failed; `err`
- * is valid only during the call.
+ * A request waiting for the file: a visit (increment 1) or a check that
+ * reads or writes the count again (increment 0).  done() runs on the
+ * store thread once the file says so or failed; `err` is valid only
+ * during the call.
  */
 struct store_waiter {
 	unsigned		 increment;
@@ -57,10 +66,10 @@ enum store_open_result {
 
 struct store	*store_open(const char *dir, int durable,
 		    enum store_open_result *, char *errbuf, size_t errlen);
-void		 store_submit(struct store *, struct store_waiter *);
+int		 store_ask(struct store *, enum store_ask,
+		    struct store_waiter *);
 /* Never waits: 1 and the count when it is known, else 0. */
 int		 store_count_if_known(struct store *, uint64_t *count);
-int		 store_ready_fresh(struct store *);
 void		 store_stats(struct store *, struct store_stats *);
 int		 store_close(struct store *);
 

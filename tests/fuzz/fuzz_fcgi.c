@@ -4,12 +4,12 @@
  * The input is every byte a FastCGI client (nginx) sends on one
  * connection.  The program's own server serves it: server_start() on a
  * listening Unix socket (what spawn-fcgi hands the program), with the
- * real store (store_open on a temporary directory, not durable) and one
- * request thread, so epoll, the peek for a whole request, libfcgi,
- * handle_request, the store thread's answer and conn_finished all run as
- * in visits-fcgi.  The client connects, writes the input a request at a
- * time as nginx does, shuts its side down and reads until the server
- * closes the connection.
+ * real store (store_open on a temporary directory, not durable), so the
+ * event loop, the peek for a whole request, libfcgi, handle_request, the
+ * store thread's answer and conn_finished all run as in visits-fcgi.
+ * The client connects, writes the input a request at a time as nginx
+ * does, shuts its side down and reads until the server closes the
+ * connection.
  *
  * Oracle beyond the sanitizers: the count on disk goes up by exactly the
  * number of visits answered as stored (a 200 to GET / or GET /time, whose
@@ -396,7 +396,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror("fuzz_fcgi: listening socket");
 		exit(1);
 	}
-	server = server_start(&app, lfd, 1, IO_TIMEOUT, err, sizeof(err));
+	server = server_start(&app, lfd, IO_TIMEOUT, err, sizeof(err));
 	if (server == NULL) {
 		fprintf(stderr, "fuzz_fcgi: server_start: %s\n", err);
 		exit(1);

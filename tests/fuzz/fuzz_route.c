@@ -1,10 +1,11 @@
 /*
- * fuzz_route.c: libFuzzer target for the pure parsers: route_match,
- * route_path_len, method_match and store_parse_count.
+ * fuzz_route.c: libFuzzer target for the pure parsers: route_find,
+ * route_path_len, route_ask, method_match and store_parse_count.
  *
  * Oracles beyond the sanitizers:
  *   - a matched route is exactly one of the known paths, and routing
  *     ignores everything from the first '?' or '#';
+ *   - only a GET of / or /time stores a visit;
  *   - GET/HEAD are recognised exactly, nothing else is;
  *   - store_parse_count accepts exactly the canonical decimal numbers
  *     (no leading zero, at most UINT64_MAX, one optional final newline):
@@ -41,27 +42,27 @@ static const char *const paths[] = {
 static void
 check_route(const char *s, size_t len)
 {
-	enum route	r;
-	size_t		plen, i;
-	int		known = -1;
+	const struct route	*r;
+	size_t			 plen, i;
+	int			 known = -1;
 
 	plen = route_path_len(s);
 	CHECK(plen <= len);
 	CHECK(memchr(s, '?', plen) == NULL && memchr(s, '#', plen) == NULL);
 	CHECK(plen == len || s[plen] == '?' || s[plen] == '#');
-	r = route_match(s, plen);
+	r = route_find(s, plen);
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		if (strlen(paths[i]) == plen && memcmp(paths[i], s, plen) == 0)
 			known = (int)i;
 	if (known == -1)
-		CHECK(r == ROUTE_NOT_FOUND);
+		CHECK(r->path == NULL);
 	else
-		CHECK(r == (enum route)known);
-	CHECK(route_label(r) != NULL);
-	if (route_counts_visit(r, METHOD_GET))
-		CHECK(r == ROUTE_INDEX || r == ROUTE_TIME);
-	CHECK(!route_counts_visit(r, METHOD_HEAD));
-	CHECK(!route_counts_visit(r, METHOD_OTHER));
+		CHECK(r->path != NULL && strcmp(r->path, paths[known]) == 0);
+	CHECK(route_label(r) != NULL && r->write != NULL);
+	if (route_ask(r, METHOD_GET) == STORE_VISIT)
+		CHECK(known == 0 || known == 1);	/* / and /time */
+	CHECK(route_ask(r, METHOD_HEAD) != STORE_VISIT);
+	CHECK(route_ask(r, METHOD_OTHER) == STORE_NOTHING);
 }
 
 static void
@@ -126,8 +127,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_method(s);
 		check_route(nl + 1, strlen(nl + 1));
 	}
-	/* route_match on a buffer that is not NUL-terminated. */
-	route_match((const char *)data, size);
+	/* route_find on a buffer that is not NUL-terminated. */
+	route_find((const char *)data, size);
 	free(s);
 	return 0;
 }

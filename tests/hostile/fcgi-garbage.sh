@@ -20,10 +20,8 @@ hostile() {
 }
 seconds=${HOSTILE_SECONDS:-20}
 bound=${LATENCY_BOUND:-2}
-threads=4
+clients=5
 
-# shellcheck disable=SC2034 # read by stack_start
-STACK_FCGI_ARGS=(--threads "$threads")
 stack_start "$it_tmp" || bail_out "cannot start the stack"
 pid=$STACK_FCGI_PID
 visits
@@ -45,21 +43,21 @@ check_normal "$j" garbage
 ok "$(kill -0 "$pid" 2>/dev/null; echo $?)" "visits-fcgi survived the garbage"
 
 # --- slow clients trickling bytes ---------------------------------------
-# One more than --threads: a connection that trickles a request must not
-# hold a request thread for as long as it likes.
+# A connection that trickles a request must not hold the event loop for
+# as long as it likes.
 j=$(hostile fcgi-trickle "$STACK_SOCK" "$STACK_BASE_URL" \
-    --clients $((threads + 1)) --seconds 8) || bail_out "hostile.py failed"
-check_normal "$j" "$((threads + 1)) clients trickling a byte every 0.5 s"
+    --clients "$clients" --seconds 8) || bail_out "hostile.py failed"
+check_normal "$j" "$clients clients trickling a byte every 0.5 s"
 ok "$(kill -0 "$pid" 2>/dev/null; echo $?)" \
     "visits-fcgi survived the trickling clients"
 
 # --- clients that never read ------------------------------------------
 # libfcgi answers each management record itself, with a blocking write:
-# clients that send many and never read must not hold the threads.
+# clients that send many and never read must not hold the event loop.
 j=$(hostile fcgi-mgmt "$STACK_SOCK" --records 20000 \
-    --clients $((threads + 1)) --no-read --url "$STACK_BASE_URL" --seconds 4) ||
+    --clients "$clients" --no-read --url "$STACK_BASE_URL" --seconds 4) ||
 	bail_out "hostile.py failed"
-check_normal "$j" "$((threads + 1)) clients not reading their answers"
+check_normal "$j" "$clients clients not reading their answers"
 ok "$(kill -0 "$pid" 2>/dev/null; echo $?)" \
     "visits-fcgi survived the clients that never read"
 

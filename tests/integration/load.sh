@@ -1,8 +1,9 @@
 #!/bin/bash
-# More concurrent clients than the program has request slots, through
-# nginx's kept-alive upstream connections: every request answered 200 in
-# bounded time, no starvation, no hang, exact count; also with a single
-# request thread.
+# Many more concurrent clients than nginx keeps upstream connections,
+# through those kept connections, all served by the program's one event
+# loop: every request answered 200 in bounded time, no starvation, no
+# hang, exact count; also with the program started under a low limit of
+# open files.
 . "$(dirname "$0")/../lib/it.sh"
 
 stack_start "$it_tmp" || bail_out "cannot start the stack"
@@ -56,12 +57,23 @@ grep -Eq 'upstream timed out|Resource temporarily unavailable|no live upstreams'
     "$STACK_LOG_DIR/nginx.err"
 is $? 1 "nginx logged no upstream timeout or refused connection"
 
-# One request thread under the same load: the 16 kept connections must
-# not hold it (doc/DESIGN.md: connections are not tied to threads).
+# nginx may keep thousands of connections to the program, each a
+# descriptor there: the program takes the hard limit of open files
+# (fcgi/main.c), whatever soft limit it was started with.
 stack_fcgi_stop
-stack_fcgi_start --threads 1 || bail_out "cannot restart with --threads 1"
+soft=$(ulimit -Sn)
+ulimit -Sn 256
+stack_fcgi_start
+rc=$?
+ulimit -Sn "$soft"
+[ $rc = 0 ] || bail_out "cannot restart with a soft limit of 256 open files"
+# Ready, so past its start (the socket appears before it runs).
 stack_wait_http /readyz 200
-load 200 2000 90
+read -r lim_soft lim_hard < <(awk '$1 $2 $3 == "Maxopenfiles" {
+    print $4, $5 }' "/proc/$STACK_FCGI_PID/limits")
+is "$lim_soft" "$lim_hard" \
+    "started with a soft limit of 256 open files, the program takes the hard limit"
+load 400 4000 90
 
 stack_stop
 ok $? "the stack stops cleanly"

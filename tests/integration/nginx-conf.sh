@@ -37,16 +37,25 @@ REMOTE_ADDR REQUEST_METHOD REQUEST_URI SERVER_PROTOCOL " \
     "passes exactly the FastCGI params the program reads"
 
 # The upstream numbers.  Kept connections do not hold the program's
-# request threads (doc/DESIGN.md), so they are not bounded by
-# them: load.sh checks that with 200 clients and one thread.
+# event loop (doc/DESIGN.md), so they are not bounded by it: load.sh
+# checks that with 200 clients.
 is "$conf_workers" 2 "worker_processes 2"
-is "$conf_keepalive" 32 "upstream visits_fcgi keeps 32 idle connections per worker"
+# Every upstream connection a worker can have busy (each request holds a
+# client connection and one to the program) is kept when it goes idle, and
+# each connection is a descriptor.
+is "$conf_keepalive" $((conf_connections / 2)) \
+    "upstream visits_fcgi keeps worker_connections / 2 ($conf_keepalive) idle connections per worker"
+[ "${conf_nofile:-0}" -gt "$conf_connections" ]
+ok $? "worker_rlimit_nofile ($conf_nofile) is above worker_connections ($conf_connections)"
 has '^[[:space:]]*worker_shutdown_timeout [0-9]+s;'
 ok $? "graceful drain is bounded (worker_shutdown_timeout)"
 "$VISITS_FCGI" --help >"$it_tmp/help" 2>&1
 ok $? "visits-fcgi --help exits 0"
-grep -q 'one serves any number of' "$it_tmp/help"
-ok $? "visits-fcgi --help: one thread serves any number of connections"
+# /cluster asks the other pods' nginx: on the port this file listens on
+# (configure reads it from here).
+port=$(sed -n 's/^[[:space:]]*listen \([0-9]*\);/\1/p' <<<"$conf_code")
+tr -s '\n ' '  ' <"$it_tmp/help" | grep -q "asked on port $port "
+ok $? "visits-fcgi asks the other pods on nginx's port (${port:-none})"
 
 # render-conf
 mkdir -p "$it_tmp/nginx"

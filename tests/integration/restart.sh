@@ -79,7 +79,7 @@ n=$(jq -s 'map(select(.status == 200 and .complete)) | length' \
 is "$n" 6 "6 complete 200 answers"
 n=$(jq -s 'map(select(.taken_before_sigterm)) | length' \
     "$it_tmp/inflight.json")
-is "$n" 6 "before SIGTERM the program had accepted all 6 (ss: listen queue empty; more than --threads partial requests must not block)"
+is "$n" 6 "before SIGTERM the program had accepted all 6 (ss: listen queue empty; partial requests must not block the event loop)"
 exit_status "$pid" 30
 is "$status" 0 "visits-fcgi exits 0 after SIGTERM"
 [ ! -e "$sock" ]; ok $? "the socket file is gone"

@@ -69,9 +69,9 @@ is "$(cat "$it_tmp/file")" precious "and the file is left alone"
 # The command line.
 "$VISITS_FCGI" --help >"$it_tmp/help" 2>&1
 ok $? "--help exits 0"
-for o in --data-dir --timezone --durable --no-durable --threads \
-    --io-timeout --version VISITS_DATA_DIR VISITS_TIMEZONE \
-    VISITS_DURABLE VISITS_THREADS visits-serve; do
+for o in --data-dir --timezone --durable --no-durable --io-timeout \
+    --peers --check --version VISITS_DATA_DIR VISITS_TIMEZONE \
+    VISITS_DURABLE VISITS_IO_TIMEOUT VISITS_PEERS visits-serve; do
 	grep -q -- "$o" "$it_tmp/help"; ok $? "--help mentions $o"
 done
 ! grep -q -- --socket "$it_tmp/help"
@@ -89,14 +89,14 @@ usage_status() {
 	it_own_pids+=($!)
 	exit_status $! 5
 }
-for bad in "--no-such-option" "--threads 0" "--threads x" \
-    "--io-timeout -1" "--socket $it_tmp/x.sock"; do
+for bad in "--no-such-option" "--io-timeout 86401" "--io-timeout x" \
+    "--io-timeout -1" "--threads 2" "--socket $it_tmp/x.sock"; do
 	# shellcheck disable=SC2086
 	usage_status $bad
 	is "$status" 2 "$bad: usage error, exit 2"
 done
-VISITS_THREADS=abc usage_status
-is "$status" 2 "VISITS_THREADS=abc: configuration error, exit 2"
+VISITS_IO_TIMEOUT=abc usage_status
+is "$status" 2 "VISITS_IO_TIMEOUT=abc: configuration error, exit 2"
 
 # Time zone and data directory from the environment.
 mkdir -p "$it_tmp/envdata"

@@ -25,7 +25,9 @@
 #                           conf_code := it without comments;
 #                           conf_workers := worker_processes;
 #                           conf_keepalive := keepalive of upstream
-#                           visits_fcgi
+#                           visits_fcgi; conf_connections :=
+#                           worker_connections; conf_nofile :=
+#                           worker_rlimit_nofile
 
 set -u
 
@@ -160,4 +162,8 @@ nginx_conf() {
 	conf_keepalive=$(awk '/upstream visits_fcgi/ { u = 1 }
 	    u && $1 == "keepalive" { sub(/;/, "", $2); print $2; exit }' \
 	    <<<"$conf_code")
+	conf_connections=$(awk '$1 == "worker_connections" {
+	    sub(/;/, "", $2); print $2 }' <<<"$conf_code")
+	conf_nofile=$(awk '$1 == "worker_rlimit_nofile" {
+	    sub(/;/, "", $2); print $2 }' <<<"$conf_code")
 }

@@ -14,13 +14,16 @@
 #   VISITS_POD_STATE  state directory (default /var/tmp/visits-pod)
 #   BASE_IMAGE        name of the base image (default: the FROM of the
 #                     Containerfiles, docker.io/library/debian:bookworm-slim)
-#   DEBIAN_MIRROR     mirror for debootstrap (default http://deb.debian.org/debian)
+#
+# The Debian mirror is the one this machine's apt uses (its sources in
+# /etc/apt/sources.list and /etc/apt/sources.list.d/), for debootstrap
+# and for the image's own sources.list: whatever reaches Debian here
+# reaches it from the image's build too.
 set -eu
 
 state=${VISITS_POD_STATE:-/var/tmp/visits-pod}
 conf=$state/containers.conf
 base=${BASE_IMAGE:-docker.io/library/debian:bookworm-slim}
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 if [ "${1-}" = --print-conf ]; then
 	echo "$conf"
@@ -28,6 +31,53 @@ if [ "${1-}" = --print-conf ]; then
 fi
 
 log() { echo "# setup: $*" >&2; }
+
+# apt_uri PATTERN: the URI of the first enabled binary ("deb") source of
+# this machine's apt with a suite that matches the extended regular
+# expression PATTERN, in either format: one-line (sources.list, *.list)
+# or deb822 (*.sources, a paragraph of Types, URIs, Suites, Enabled).
+apt_uri() {
+	local f files=()
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+	    /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] && files+=("$f")
+	done
+	[ ${#files[@]} -gt 0 ] || return 0
+	awk -v want="$1" '
+	function paragraph(    n, i, s) {
+		if (!found && uri != "" && types ~ /(^| )deb( |$)/ &&
+		    enabled != "no") {
+			n = split(suites, s, " ")
+			for (i = 1; i <= n; i++)
+				if (s[i] ~ want) {
+					print uri
+					found = 1
+				}
+		}
+		types = uri = suites = enabled = ""
+	}
+	FNR == 1 { paragraph() }
+	found || /^[ \t]*#/ { next }
+	FILENAME !~ /\.sources$/ {
+		sub(/\[[^]]*\]/, "")
+		if ($1 == "deb" && $3 ~ want) {
+			print $2
+			found = 1
+		}
+		next
+	}
+	/^[ \t]*$/ { paragraph(); next }
+	{
+		key = tolower($1)
+		$1 = ""
+		sub(/^ +/, "")
+		if (key == "types:") types = $0
+		else if (key == "uris:") { uri = $0; sub(/ .*/, "", uri) }
+		else if (key == "suites:") suites = $0
+		else if (key == "enabled:") enabled = tolower($0)
+	}
+	END { paragraph() }' "${files[@]}"
+}
 
 missing=
 for cmd in podman runc debootstrap conmon catatonit curl; do
@@ -63,7 +113,14 @@ if podman image exists "$base"; then
 	exit 0
 fi
 
-log "making $base with debootstrap --variant=minbase bookworm"
+mirror=$(apt_uri '^[a-z]+$')
+security=$(apt_uri '^[a-z]+-security$')
+if [ -z "$mirror" ]; then
+	log "no Debian source in this machine's apt sources" \
+	    "(/etc/apt/sources.list, /etc/apt/sources.list.d/): add one"
+	exit 1
+fi
+log "making $base with debootstrap --variant=minbase bookworm from $mirror"
 root=$(mktemp -d "$state/rootfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 debootstrap --variant=minbase bookworm "$root" "$mirror" >"$state/debootstrap.log" 2>&1 || {
@@ -89,11 +146,11 @@ Dir::Cache::pkgcache "";
 Dir::Cache::srcpkgcache "";
 APT::Install-Recommends "false";
 CLEAN
-cat >"$root/etc/apt/sources.list" <<LIST
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
-deb ${mirror%/debian}/debian-security bookworm-security main
-LIST
+{
+	echo "deb $mirror bookworm main"
+	echo "deb $mirror bookworm-updates main"
+	[ -z "$security" ] || echo "deb $security bookworm-security main"
+} >"$root/etc/apt/sources.list"
 find "$root/usr/share/doc" -mindepth 2 ! -name copyright ! -type d -delete 2>/dev/null || true
 rm -rf "$root/usr/share/man/"* "$root/usr/share/info/"* "$root/usr/share/locale/"* \
     "$root/var/cache/apt/"*.bin "$root/var/cache/apt/archives/"*.deb \

@@ -56,7 +56,7 @@ main(void)
 	    &n, name) == NULL, "a name that is not a host name");
 	is_str(name, "", "is dropped");
 
-	c = cluster_start("no-such-service.invalid", CLUSTER_PORT, "visits-0",
+	c = cluster_start("no-such-service.invalid", VISITS_HTTP_PORT, "visits-0",
 	    err, sizeof(err));
 	ok(c != NULL, "the thread starts");
 	for (i = 0; i < 200 && c != NULL; i++) {

@@ -31,7 +31,6 @@ main(void)
 	unsetenv("VISITS_DATA_DIR");
 	unsetenv("VISITS_TIMEZONE");
 	unsetenv("VISITS_DURABLE");
-	unsetenv("VISITS_THREADS");
 	unsetenv("VISITS_IO_TIMEOUT");
 	unsetenv("VISITS_PEERS");
 
@@ -39,28 +38,32 @@ main(void)
 	is_str(opt.data_dir, "/data", "data dir /data");
 	is_str(opt.timezone, "Europe/Moscow", "Moscow time");
 	ok(opt.durable, "durable by default");
-	is_int(opt.threads, 1, "1 request thread");
+	is_int(opt.io_timeout, 10, "10 s for the rest of a request");
 	ok(opt.peers == NULL, "no peers: this pod alone");
 
 	setenv("VISITS_DATA_DIR", "/env/data", 1);
 	setenv("VISITS_TIMEZONE", "UTC", 1);
 	setenv("VISITS_DURABLE", "0", 1);
-	setenv("VISITS_THREADS", "8", 1);
+	setenv("VISITS_IO_TIMEOUT", "8", 1);
 	setenv("VISITS_PEERS", "visits-headless", 1);
 	is_int(parse(&opt, err, sizeof(err), NULL), OPTIONS_OK, "env");
 	is_str(opt.data_dir, "/env/data", "VISITS_DATA_DIR");
 	is_str(opt.timezone, "UTC", "VISITS_TIMEZONE");
 	ok(!opt.durable, "VISITS_DURABLE=0");
-	is_int(opt.threads, 8, "VISITS_THREADS");
+	is_int(opt.io_timeout, 8, "VISITS_IO_TIMEOUT");
 	is_str(opt.peers, "visits-headless", "VISITS_PEERS");
 
 	is_int(parse(&opt, err, sizeof(err), "-d", "/flag", "--durable",
-	    "--threads", "64", "--io-timeout", "0", NULL), OPTIONS_OK,
+	    "-z", "Asia/Tokyo", "--io-timeout", "0", NULL), OPTIONS_OK,
 	    "flags");
 	is_str(opt.data_dir, "/flag", "flags beat the environment");
+	is_str(opt.timezone, "Asia/Tokyo", "-z");
 	ok(opt.durable, "--durable beats VISITS_DURABLE=0");
-	is_int(opt.threads, 64, "--threads");
-	is_int(opt.io_timeout, 0, "--io-timeout 0");
+	is_int(opt.io_timeout, 0, "--io-timeout 0 beats VISITS_IO_TIMEOUT");
+	is_int(parse(&opt, err, sizeof(err), "--no-durable", NULL), OPTIONS_OK,
+	    "--no-durable");
+	ok(!opt.durable, "--no-durable");
+	unsetenv("VISITS_IO_TIMEOUT");
 	is_int(parse(&opt, err, sizeof(err), "--peers", "", NULL),
 	    OPTIONS_OK, "--peers ''");
 	ok(opt.peers == NULL, "an empty name is no peers");
@@ -77,14 +80,15 @@ main(void)
 	is_int(parse(&opt, err, sizeof(err), "--check", NULL), OPTIONS_ERROR,
 	    "--check without a socket refused");
 
-	is_int(parse(&opt, err, sizeof(err), "--threads", "0", NULL),
-	    OPTIONS_ERROR, "0 threads refused");
-	has_str(err, "--threads", "error names the flag");
-	is_int(parse(&opt, err, sizeof(err), "--threads", "12x", NULL),
+	is_int(parse(&opt, err, sizeof(err), "--io-timeout", "86401", NULL),
+	    OPTIONS_ERROR, "past the range refused");
+	has_str(err, "--io-timeout", "error names the flag");
+	has_str(err, "0 to 86400", "and the range");
+	is_int(parse(&opt, err, sizeof(err), "--io-timeout", "12x", NULL),
 	    OPTIONS_ERROR, "trailing garbage refused");
-	is_int(parse(&opt, err, sizeof(err), "--threads", "-1", NULL),
+	is_int(parse(&opt, err, sizeof(err), "--io-timeout", "-1", NULL),
 	    OPTIONS_ERROR, "negative refused");
-	is_int(parse(&opt, err, sizeof(err), "--threads", "99999999999",
+	is_int(parse(&opt, err, sizeof(err), "--io-timeout", "99999999999",
 	    NULL), OPTIONS_ERROR, "huge refused");
 	is_int(parse(&opt, err, sizeof(err), "--frobnicate", NULL),
 	    OPTIONS_ERROR, "unknown flag");
@@ -104,10 +108,15 @@ main(void)
 	    "bad VISITS_DURABLE");
 	has_str(err, "VISITS_DURABLE", "error names the variable");
 	setenv("VISITS_DURABLE", "1", 1);
-	setenv("VISITS_THREADS", "lots", 1);
+	setenv("VISITS_IO_TIMEOUT", "lots", 1);
 	is_int(parse(&opt, err, sizeof(err), NULL), OPTIONS_ERROR,
-	    "bad VISITS_THREADS");
-	unsetenv("VISITS_THREADS");
+	    "bad VISITS_IO_TIMEOUT");
+	has_str(err, "VISITS_IO_TIMEOUT", "error names the variable");
+	setenv("VISITS_IO_TIMEOUT", "", 1);
+	is_int(parse(&opt, err, sizeof(err), NULL), OPTIONS_OK,
+	    "an empty variable is one that is not set");
+	is_int(opt.io_timeout, 10, "so the default stands");
+	unsetenv("VISITS_IO_TIMEOUT");
 
 	ok(parse_unsigned("4294967295", 0, 4294967295u, &u) == 0 &&
 	    u == 4294967295u, "parse_unsigned max");

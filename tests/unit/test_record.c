@@ -11,46 +11,16 @@
 static unsigned char	req[200000];
 static size_t		req_len;
 
+/* A record as record.c puts it, with `padding` bytes after it. */
 static void
 add_record(int type, const unsigned char *content, size_t n, int padding)
 {
 	unsigned char	*h = req + req_len;
 
-	h[0] = FCGI_VERSION_1;
-	h[1] = (unsigned char)type;
-	h[2] = 0;
-	h[3] = 1;
-	h[4] = (unsigned char)(n >> 8);
-	h[5] = (unsigned char)(n & 0xff);
+	req_len += record_put(h, type, 1, content, n);
 	h[6] = (unsigned char)padding;
-	h[7] = 0;
-	if (n > 0)
-		memcpy(h + 8, content, n);
-	memset(h + 8 + n, 0, (size_t)padding);
-	req_len += 8 + n + (size_t)padding;
-}
-
-/* One name-value pair, short or long lengths as needed. */
-static size_t
-pair(unsigned char *out, const char *name, const char *value)
-{
-	size_t	nl = strlen(name), vl = strlen(value), o = 0, l, i;
-	size_t	lens[2] = { nl, vl };
-
-	for (i = 0; i < 2; i++) {
-		l = lens[i];
-		if (l < 128)
-			out[o++] = (unsigned char)l;
-		else {
-			out[o++] = (unsigned char)(0x80 | (l >> 24));
-			out[o++] = (unsigned char)(l >> 16);
-			out[o++] = (unsigned char)(l >> 8);
-			out[o++] = (unsigned char)l;
-		}
-	}
-	memcpy(out + o, name, nl);
-	memcpy(out + o + nl, value, vl);
-	return o + nl + vl;
+	memset(req + req_len, 0, (size_t)padding);
+	req_len += (size_t)padding;
 }
 
 static void
@@ -74,8 +44,8 @@ main(void)
 
 	/* A request as nginx sends it. */
 	begin();
-	n = pair(params, "REQUEST_METHOD", "GET");
-	n += pair(params + n, "DOCUMENT_URI", "/time");
+	n = record_put_pair(params, "REQUEST_METHOD", "GET");
+	n += record_put_pair(params + n, "DOCUMENT_URI", "/time");
 	add_record(FCGI_PARAMS, params, n, 3);
 	add_record(FCGI_PARAMS, NULL, 0, 0);
 	add_record(FCGI_STDIN, NULL, 0, 0);
@@ -94,7 +64,7 @@ main(void)
 	begin();
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	n = pair(params, "REQUEST_URI", big);
+	n = record_put_pair(params, "REQUEST_URI", big);
 	add_record(FCGI_PARAMS, params, 5, 0);
 	add_record(FCGI_PARAMS, params + 5, n - 5, 1);
 	add_record(FCGI_PARAMS, NULL, 0, 0);
@@ -118,7 +88,7 @@ main(void)
 
 	/* A pair just one byte longer than its stream. */
 	begin();
-	n = pair(params, "A", "bc");
+	n = record_put_pair(params, "A", "bc");
 	params[1] = 3;		/* value claims 3 bytes, 2 are there */
 	add_record(FCGI_PARAMS, params, n, 0);
 	add_record(FCGI_PARAMS, NULL, 0, 0);

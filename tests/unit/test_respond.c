@@ -1,5 +1,4 @@
 /* Every endpoint's answer, with a real store in a temporary directory. */
-/* respond() never counts; a visit is stored first, then respond_visit(). */
 #include "config.h"
 
 #include <unistd.h>
@@ -13,31 +12,23 @@ static struct app	app;
 static char		storage[65536];
 
 /*
- * What handler.c does: store a visit first, then answer; /visits and
- * /readyz from the store's answer (store_wait.h: the test thread waits
- * for the store thread's done() callback).
+ * What handler.c does: the route's row says what to ask the store
+ * (store_wait.h waits for the store thread when it must), then respond()
+ * writes the answer from what the store said.
  */
 static struct reply *
 ask(enum method m, const char *path)
 {
-	static struct reply	r;
-	enum route		route = route_match(path, route_path_len(path));
-	char			err[512];
-	uint64_t		n = 0;
-	int			rc;
+	static struct reply	 r;
+	const struct route	*route;
+	char			 err[512];
+	uint64_t		 n = 0;
+	int			 rc;
 
+	route = route_find(path, route_path_len(path));
 	buf_init(&r.body, storage, sizeof(storage));
-	if (route_counts_visit(route, m)) {
-		rc = visit_wait(app.store, &n, err, sizeof(err));
-		respond_visit(&app, route, rc == 0 ? NULL : err, &r);
-	} else if (m != METHOD_OTHER && route == ROUTE_VISITS) {
-		rc = count_wait(app.store, &n, err, sizeof(err));
-		respond_count(n, rc == 0 ? NULL : err, &r);
-	} else if (m != METHOD_OTHER && route == ROUTE_READYZ) {
-		rc = ready_wait(app.store, err, sizeof(err));
-		respond_ready(rc == 0 ? NULL : err, &r);
-	} else
-		respond(&app, m, route, &r);
+	rc = ask_wait(app.store, route_ask(route, m), &n, err, sizeof(err));
+	respond(&app, m, route, n, rc == 0 ? NULL : err, &r);
 	return &r;
 }
 
@@ -122,6 +113,11 @@ main(void)
 	ok(strstr(r->body.data, "src=") == NULL &&
 	    strstr(r->body.data, "http") == NULL, "and loads nothing from "
 	    "elsewhere");
+	has_str(r->body.data, "<style>", "its stylesheet is inline");
+	has_str(r->body.data, "tr.className='self'", "the script marks the "
+	    "row of the pod that served the page");
+	ok(r->body.len < 2048, "the page stays small (%zu bytes)",
+	    r->body.len);
 	is_u64(count(), 3, "/cluster did not count, / did");
 	r = ask(METHOD_GET, "/time?x=1");
 	is_int(r->status, 200, "query strings do not route");

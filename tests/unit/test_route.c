@@ -1,35 +1,44 @@
-/* Routing: paths, query strings, methods, and what counts as a visit. */
+/* Routing: paths, query strings, methods, and what each asks the store. */
 #include "config.h"
 
 #include "route.h"
 #include "tap.h"
 
-static enum route
-route_of(const char *uri)
+static const char *
+label_of(const char *uri)
 {
-	return route_match(uri, route_path_len(uri));
+	return route_label(route_find(uri, route_path_len(uri)));
+}
+
+static enum store_ask
+ask_of(const char *uri, enum method m)
+{
+	return route_ask(route_find(uri, route_path_len(uri)), m);
 }
 
 int
 main(void)
 {
-	is_int(route_of("/"), ROUTE_INDEX, "/ is the index");
-	is_int(route_of("/time"), ROUTE_TIME, "/time");
-	is_int(route_of("/visits"), ROUTE_VISITS, "/visits");
-	is_int(route_of("/healthz"), ROUTE_HEALTHZ, "/healthz");
-	is_int(route_of("/readyz"), ROUTE_READYZ, "/readyz");
-	is_int(route_of("/metrics"), ROUTE_METRICS, "/metrics");
-	is_int(route_of("/cluster"), ROUTE_CLUSTER, "/cluster");
-	is_int(route_of("/time?x=1"), ROUTE_TIME, "query string ignored");
-	is_int(route_of("/?a=b&c"), ROUTE_INDEX, "query on /");
-	is_int(route_of("/time#frag"), ROUTE_TIME, "fragment ignored");
-	is_int(route_of("/time/"), ROUTE_NOT_FOUND, "/time/ is not /time");
-	is_int(route_of("/TIME"), ROUTE_NOT_FOUND, "paths are case sensitive");
-	is_int(route_of("/timex"), ROUTE_NOT_FOUND, "prefix is not a match");
-	is_int(route_of("/tim"), ROUTE_NOT_FOUND, "shorter is not a match");
-	is_int(route_of(""), ROUTE_NOT_FOUND, "empty path");
-	is_int(route_of("?"), ROUTE_NOT_FOUND, "query only");
-	is_int(route_of("/nope"), ROUTE_NOT_FOUND, "unknown path");
+	size_t	i;
+	int	rows_ok = 1;
+
+	is_str(label_of("/"), "/", "/ is the index");
+	is_str(label_of("/time"), "/time", "/time");
+	is_str(label_of("/visits"), "/visits", "/visits");
+	is_str(label_of("/healthz"), "/healthz", "/healthz");
+	is_str(label_of("/readyz"), "/readyz", "/readyz");
+	is_str(label_of("/metrics"), "/metrics", "/metrics");
+	is_str(label_of("/cluster"), "/cluster", "/cluster");
+	is_str(label_of("/time?x=1"), "/time", "query string ignored");
+	is_str(label_of("/?a=b&c"), "/", "query on /");
+	is_str(label_of("/time#frag"), "/time", "fragment ignored");
+	is_str(label_of("/time/"), "other", "/time/ is not /time");
+	is_str(label_of("/TIME"), "other", "paths are case sensitive");
+	is_str(label_of("/timex"), "other", "prefix is not a match");
+	is_str(label_of("/tim"), "other", "shorter is not a match");
+	is_str(label_of(""), "other", "empty path");
+	is_str(label_of("?"), "other", "query only");
+	is_str(label_of("/nope"), "other", "unknown paths share one label");
 
 	is_int(method_match("GET"), METHOD_GET, "GET");
 	is_int(method_match("HEAD"), METHOD_HEAD, "HEAD");
@@ -39,18 +48,29 @@ main(void)
 	is_int(method_match(""), METHOD_OTHER, "empty method");
 	is_int(method_match(NULL), METHOD_OTHER, "no method");
 
-	ok(route_counts_visit(ROUTE_INDEX, METHOD_GET), "GET / counts");
-	ok(route_counts_visit(ROUTE_TIME, METHOD_GET), "GET /time counts");
-	ok(!route_counts_visit(ROUTE_TIME, METHOD_HEAD), "HEAD does not");
-	ok(!route_counts_visit(ROUTE_VISITS, METHOD_GET), "/visits does not");
-	ok(!route_counts_visit(ROUTE_HEALTHZ, METHOD_GET), "probes do not");
-	ok(!route_counts_visit(ROUTE_READYZ, METHOD_GET), "readyz does not");
-	ok(!route_counts_visit(ROUTE_METRICS, METHOD_GET), "scrapes do not");
-	ok(!route_counts_visit(ROUTE_CLUSTER, METHOD_GET), "/cluster does "
-	    "not");
-	is_str(route_label(ROUTE_CLUSTER), "/cluster", "/cluster's label");
-	ok(!route_counts_visit(ROUTE_NOT_FOUND, METHOD_GET), "404 does not");
-	ok(!route_counts_visit(ROUTE_TIME, METHOD_OTHER), "POST does not");
-	is_str(route_label(ROUTE_NOT_FOUND), "other", "bounded labels");
+	is_int(ask_of("/", METHOD_GET), STORE_VISIT, "GET / counts");
+	is_int(ask_of("/time", METHOD_GET), STORE_VISIT, "GET /time counts");
+	is_int(ask_of("/time", METHOD_HEAD), STORE_NOTHING, "HEAD does not");
+	is_int(ask_of("/time", METHOD_OTHER), STORE_NOTHING, "POST does not");
+	is_int(ask_of("/visits", METHOD_GET), STORE_COUNT, "/visits reads "
+	    "the count");
+	is_int(ask_of("/visits", METHOD_HEAD), STORE_COUNT, "so does HEAD "
+	    "/visits (the same Content-Length)");
+	is_int(ask_of("/readyz", METHOD_GET), STORE_READY, "/readyz asks for "
+	    "proof that the file can be written");
+	is_int(ask_of("/healthz", METHOD_GET), STORE_NOTHING, "/healthz needs "
+	    "nothing of the store");
+	is_int(ask_of("/metrics", METHOD_GET), STORE_NOTHING, "nor do "
+	    "scrapes");
+	is_int(ask_of("/cluster", METHOD_GET), STORE_NOTHING, "nor /cluster");
+	is_int(ask_of("/nope", METHOD_GET), STORE_NOTHING, "nor a 404");
+
+	for (i = 0; i < ROUTE_COUNT; i++)
+		if (route_index(route_at(i)) != i ||
+		    route_at(i)->write == NULL)
+			rows_ok = 0;
+	ok(rows_ok, "ROUTE_COUNT rows, each with its answer");
+	ok(route_find("/nope", 5) == route_at(ROUTE_COUNT - 1), "the unknown "
+	    "path is the last row");
 	return tap_done();
 }
