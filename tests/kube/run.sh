@@ -7,7 +7,7 @@
 #      way minikube image load does);
 #   2. the manifests: every overlay and component through the API server's
 #      strict validation, and the policy checks (manifests.sh);
-#   3. the README's Kubernetes walkthrough, every command run and its
+#   3. the README's "Kubernetes walkthrough", every command run and its
 #      output compared (walkthrough.py);
 #   4. what only a real kubelet shows: probes, restarts, readiness,
 #      deletion under load, drain, logs, the page (behaviours.sh);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tests/kube/walkthrough.py: run the README's Kubernetes walkthrough.
+"""tests/kube/walkthrough.py: run the README's "Kubernetes walkthrough".
 
 The walkthrough is the README's section "## Kubernetes walkthrough".  In
 it, a code block (indented four spaces) whose first line starts with "$ "
