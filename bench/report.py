@@ -211,10 +211,9 @@ def main():
           facts.get("fs", "?"), facts.get("load_start", "?"),
           facts.get("load_end", "?"), "; ".join(load_rounds)))
     p("")
-    p("Software: %s, nginx %s, %s; tree %s; VISITS_THREADS=%s%s." % (
+    p("Software: %s, nginx %s, %s; tree %s%s." % (
         facts.get("program", "?"), facts.get("nginx", "?"),
         facts.get("wrk", "?"), facts.get("tree", "?"),
-        facts.get("threads_env", "default"),
         "; base: " + facts["base"] if facts.get("base") else ""))
     p("")
     p("Command: `./dev bench` (%s), started %s: the median of %d "

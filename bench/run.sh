@@ -75,7 +75,7 @@
 #                  main)
 #   TMPDIR         where the stacks live; the counter files are there, so
 #                  this picks the filesystem the durable case syncs on
-#   VISITS_THREADS and the program's other VISITS_* settings pass through
+#   The program's VISITS_* settings pass through
 #                  (the data dir and durability are set per stack)
 # e.g. ROUNDS=9 DURATION=5 CONNS="32 64 128" ./dev bench
 set -uo pipefail
@@ -410,7 +410,6 @@ fact tree "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?')$(
 fsinfo=$(findmnt -n -o FSTYPE,SOURCE --target "$tmp" 2>/dev/null |
     awk '{ print $1, "(" $2 ")" }')
 fact fs "${fsinfo:-$(stat -f -c %T "$tmp")}"
-fact threads_env "${VISITS_THREADS:-default}"
 fact config "ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=\"$CONNS\" THREADS=$THREADS STARTS=$STARTS"
 fact wrk_threads "$THREADS"
 fact duration "$DURATION"

@@ -1,6 +1,6 @@
 /*
- * cluster.c: the view of every pod's count, refreshed in the background
- * (see cluster.h).
+ * cluster.c: the view of every pod's count, made when a request needs a
+ * new one (see cluster.h).
  *
  * The pods are the addresses that getaddrinfo() gives for the headless
  * Service's name: glibc's resolver applies the pod's resolv.conf search
@@ -9,6 +9,13 @@
  * answers with (X-Served-By, its host name, which a StatefulSet makes
  * visits-N); a pod that does not answer keeps the name it last answered
  * with, or else is shown by its address.
+ *
+ * Two threads.  The view's thread starts a lookup when a request waits,
+ * asks the pods once the lookup is done, publishes the view and answers
+ * the requests, and answers from the last view those that waited longer
+ * than CLUSTER_LOOKUP_WAIT_MS for a lookup that has not ended.  The
+ * lookup's thread only calls getaddrinfo(), which may take as long as
+ * the resolver likes.
  */
 #include "config.h"
 
@@ -18,6 +25,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -34,24 +42,38 @@
 #include "store.h"
 
 #define NS_PER_MS	1000000LL
-#define REFRESH_NS	(1000 * NS_PER_MS)	/* at most once a second */
-#define ACTIVE_NS	(5000 * NS_PER_MS)	/* after the last /cluster */
-#define STOP_WAIT_S	2	/* for a refresh stuck in the resolver */
+#define REFRESH_NS	(CLUSTER_REFRESH_MS * NS_PER_MS)
+#define LOOKUP_WAIT_NS	(CLUSTER_LOOKUP_WAIT_MS * NS_PER_MS)
 #define ANSWER_MAX	1024	/* nginx's headers and {"visits":N} fit */
 #define STR(x)		#x
 #define XSTR(x)		STR(x)
 #define LATE		"no answer within " XSTR(CLUSTER_DEADLINE_MS) " ms"
+#define LOOKUP_LATE	"still being looked up after " \
+			XSTR(CLUSTER_LOOKUP_WAIT_MS) " ms"
+
+enum lookup {
+	LOOKUP_IDLE,
+	LOOKUP_ASKED,		/* by the view's thread */
+	LOOKUP_RUNNING,		/* in getaddrinfo() */
+	LOOKUP_DONE		/* found and lookup_error are set */
+};
 
 struct cluster {
 	char			 service[256];
 	char			 port[8];
 	char			 hostname[CLUSTER_NAME_LEN];
-	pthread_t		 thread;
+	pthread_t		 view_thread;
+	pthread_t		 lookup_thread;
 	pthread_mutex_t		 lock;
-	pthread_cond_t		 wake;
+	pthread_cond_t		 wake;		/* the view's thread */
+	pthread_cond_t		 lookup_wake;	/* the lookup's thread */
+	/* Under lock. */
 	int			 stopping;
-	int			 idle;
-	long long		 asked_ns;
+	enum lookup		 lookup;
+	struct addrinfo		*found;
+	char			 lookup_error[CLUSTER_ERROR_LEN];
+	struct cluster_waiter	*waiting;	/* the oldest first */
+	struct cluster_waiter	**waiting_tail;
 	struct cluster_view	*view;
 };
 
@@ -69,8 +91,12 @@ struct ask {
 	struct cluster_pod	*pod;
 };
 
-static void	*cluster_main(void *);
-static void	 refresh(struct cluster *);
+static void	*view_main(void *);
+static void	*lookup_main(void *);
+static int	 refresh(struct cluster *, struct addrinfo *,
+		    const char *lookup_error);
+static void	 answer_waiting(struct cluster *, long long since_ns,
+		    const char *err);
 static int	 is_local(const struct ifaddrs *, const struct sockaddr *);
 static int	 same_addr(const struct sockaddr *, const struct sockaddr *);
 static void	 ask_all(struct ask *, unsigned, const char *request,
@@ -286,38 +312,38 @@ pod_cmp(const void *a, const void *b)
 	    ((const struct cluster_pod *)b)->name);
 }
 
-/* Resolve, ask, publish a new view. */
-static void
-refresh(struct cluster *c)
+/*
+ * Ask the pods that the lookup found and publish the new view: 0, or -1
+ * when there was no memory for it.  Takes `res`.
+ */
+static int
+refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 {
 	static struct ask	 asks[CLUSTER_MAX_PODS];	/* one thread */
 	struct cluster_view	*v, *old;
 	struct cluster_pod	*p;
-	struct addrinfo		 hints, *res = NULL, *ai;
+	struct addrinfo		*ai;
 	struct ifaddrs		*ifs = NULL;
-	char			 request[512], name[CLUSTER_NAME_LEN], e[128];
+	char			 request[512], name[CLUSTER_NAME_LEN];
 	const char		*why;
 	unsigned		 i, j, n = 0;
-	int			 rc, reqlen;
+	int			 reqlen;
 
-	if ((v = calloc(1, sizeof(*v))) == NULL)
-		return;
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		if (res != NULL)
+			freeaddrinfo(res);
+		return -1;
+	}
 	v->refs = 1;
+	v->made_ns = clock_monotonic_ns();
+	snprintf(v->error, sizeof(v->error), "%s", lookup_error);
 	p = &v->pods[v->n++];
 	snprintf(p->name, sizeof(p->name), "%s", c->hostname);
 	p->self = 1;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(c->service, c->port, &hints, &res);
-	if (rc != 0)
-		snprintf(v->error, sizeof(v->error), "%.40s: %.50s", c->service,
-		    rc == EAI_SYSTEM ? errstr(errno, e, sizeof(e)) :
-		    gai_strerror(rc));
-	if (rc == 0 && getifaddrs(&ifs) == -1)
+	if (res != NULL && getifaddrs(&ifs) == -1)
 		ifs = NULL;
-	for (ai = rc == 0 ? res : NULL; ai != NULL; ai = ai->ai_next) {
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (ai->ai_addrlen > sizeof(asks[0].sa) ||
 		    is_local(ifs, ai->ai_addr))
 			continue;
@@ -349,11 +375,8 @@ refresh(struct cluster *c)
 		reqlen = 0;
 	ask_all(asks, n, request, (size_t)reqlen);
 
-	pthread_mutex_lock(&c->lock);
+	/* Only this thread publishes: the view read here stays current. */
 	old = c->view;
-	if (old != NULL)
-		old->refs++;
-	pthread_mutex_unlock(&c->lock);
 	for (i = 0; i < n; i++) {
 		p = asks[i].pod;
 		why = asks[i].error;
@@ -371,53 +394,164 @@ refresh(struct cluster *c)
 		snprintf(p->name, sizeof(p->name), "%s",
 		    name[0] != '\0' ? name : p->addr);
 	}
-	if (old != NULL)
-		cluster_release(c, old);
 	qsort(v->pods, v->n, sizeof(v->pods[0]), pod_cmp);
 
 	pthread_mutex_lock(&c->lock);
-	old = c->view;
 	c->view = v;
 	pthread_mutex_unlock(&c->lock);
 	if (old != NULL)
 		cluster_release(c, old);
+	return 0;
 }
 
 /*
- * Refresh at most once a second while someone asked in the last few
- * seconds; otherwise sleep until someone asks (cluster_acquire).
+ * Under the lock, which it lets go of meanwhile (the answers take it):
+ * answer the requests that have waited since `since_ns` or before, from
+ * the current view; err says why that view is not a new one.
+ */
+static void
+answer_waiting(struct cluster *c, long long since_ns, const char *err)
+{
+	struct cluster_waiter	*done = NULL, **tail = &done, *w, *next;
+
+	while ((w = c->waiting) != NULL && w->since_ns <= since_ns) {
+		c->waiting = w->next;
+		*tail = w;
+		tail = &w->next;
+	}
+	*tail = NULL;
+	if (c->waiting == NULL)
+		c->waiting_tail = &c->waiting;
+	if (done == NULL)
+		return;
+	pthread_mutex_unlock(&c->lock);
+	for (w = done; w != NULL; w = next) {
+		next = w->next;		/* done() may free w */
+		w->done(w, err);
+	}
+	pthread_mutex_lock(&c->lock);
+}
+
+/*
+ * The view's thread.  A request waits: start a lookup.  The lookup is
+ * done: ask the pods, publish, answer everyone.  A request has given the
+ * lookup CLUSTER_LOOKUP_WAIT_MS: answer it from the last view.  Stopping:
+ * answer everyone from the last view.
  */
 static void *
-cluster_main(void *arg)
+view_main(void *arg)
 {
 	struct cluster	*c = arg;
+	struct addrinfo	*found;
 	struct timespec	 until;
-	long long	 start;
+	char		 error[CLUSTER_ERROR_LEN], late[CLUSTER_ERROR_LEN];
+	long long	 now, due;
+	int		 rc;
 
+	snprintf(late, sizeof(late), "%.40s: %s", c->service, LOOKUP_LATE);
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {
-		if (clock_monotonic_ns() - c->asked_ns > ACTIVE_NS) {
-			c->idle = 1;
-			pthread_cond_wait(&c->wake, &c->lock);
-			c->idle = 0;
+		if (c->lookup == LOOKUP_DONE) {
+			found = c->found;
+			c->found = NULL;
+			snprintf(error, sizeof(error), "%s", c->lookup_error);
+			c->lookup = LOOKUP_IDLE;
+			pthread_mutex_unlock(&c->lock);
+			rc = refresh(c, found, error);
+			pthread_mutex_lock(&c->lock);
+			answer_waiting(c, LLONG_MAX, rc == 0 ? NULL :
+			    "out of memory for a new view");
 			continue;
 		}
+		if (c->waiting == NULL) {
+			pthread_cond_wait(&c->wake, &c->lock);
+			continue;
+		}
+		if (c->lookup == LOOKUP_IDLE) {
+			c->lookup = LOOKUP_ASKED;
+			pthread_cond_signal(&c->lookup_wake);
+		}
+		now = clock_monotonic_ns();
+		due = c->waiting->since_ns + LOOKUP_WAIT_NS;
+		if (now >= due) {
+			answer_waiting(c, now - LOOKUP_WAIT_NS, late);
+			continue;
+		}
+		until.tv_sec = due / 1000000000LL;
+		until.tv_nsec = due % 1000000000LL;
+		pthread_cond_timedwait(&c->wake, &c->lock, &until);
+	}
+	answer_waiting(c, LLONG_MAX, "stopping");
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* The lookup's thread: getaddrinfo() when the view's thread asks. */
+static void *
+lookup_main(void *arg)
+{
+	struct cluster	*c = arg;
+	struct addrinfo	 hints, *res;
+	char		 error[CLUSTER_ERROR_LEN], e[128];
+	int		 rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (c->lookup != LOOKUP_ASKED && !c->stopping)
+			pthread_cond_wait(&c->lookup_wake, &c->lock);
+		if (c->stopping)
+			break;
+		c->lookup = LOOKUP_RUNNING;
 		pthread_mutex_unlock(&c->lock);
-		start = clock_monotonic_ns();
-		refresh(c);
-		start += REFRESH_NS;
-		until.tv_sec = start / 1000000000LL;
-		until.tv_nsec = start % 1000000000LL;
+		res = NULL;
+		error[0] = '\0';
+		rc = getaddrinfo(c->service, c->port, &hints, &res);
+		if (rc != 0)
+			snprintf(error, sizeof(error), "%.40s: %.50s",
+			    c->service, rc == EAI_SYSTEM ?
+			    errstr(errno, e, sizeof(e)) : gai_strerror(rc));
 		pthread_mutex_lock(&c->lock);
-		while (!c->stopping && clock_monotonic_ns() < start)
-			pthread_cond_timedwait(&c->wake, &c->lock, &until);
+		c->found = rc == 0 ? res : NULL;
+		snprintf(c->lookup_error, sizeof(c->lookup_error), "%s",
+		    error);
+		c->lookup = LOOKUP_DONE;
+		pthread_cond_signal(&c->wake);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
 
 /*
- * The view for one answer; the caller gives it back with
+ * 0 when the current view is fresh: answer from it now.  Else 1: the
+ * request waits, and its done() is called on the view's thread (cluster.h).
+ * Never waits itself.
+ */
+int
+cluster_ask(struct cluster *c, struct cluster_waiter *w)
+{
+	int	wait;
+
+	pthread_mutex_lock(&c->lock);
+	w->since_ns = clock_monotonic_ns();
+	wait = !c->stopping && (c->view == NULL ||
+	    w->since_ns - c->view->made_ns >= REFRESH_NS);
+	if (wait) {
+		w->next = NULL;
+		*c->waiting_tail = w;
+		c->waiting_tail = &w->next;
+		/* The first to wait wakes the thread; the others join it. */
+		if (c->waiting == w)
+			pthread_cond_signal(&c->wake);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return wait;
+}
+
+/*
+ * The current view for one answer; the caller gives it back with
  * cluster_release().  The lock is held for a pointer and a count only.
  */
 const struct cluster_view *
@@ -426,9 +560,6 @@ cluster_acquire(struct cluster *c)
 	struct cluster_view	*v;
 
 	pthread_mutex_lock(&c->lock);
-	c->asked_ns = clock_monotonic_ns();
-	if (c->idle)
-		pthread_cond_signal(&c->wake);
 	v = c->view;
 	if (v != NULL)
 		v->refs++;
@@ -451,10 +582,7 @@ cluster_release(struct cluster *c, const struct cluster_view *cv)
 		free(v);
 }
 
-/*
- * Starts the thread, which makes a first view at once: the first
- * /cluster is answered from it without waiting.
- */
+/* Both threads; nothing is looked up or asked until a request waits. */
 struct cluster *
 cluster_start(const char *service, unsigned port, const char *hostname,
     char *errbuf, size_t errlen)
@@ -471,16 +599,28 @@ cluster_start(const char *service, unsigned port, const char *hostname,
 	snprintf(c->service, sizeof(c->service), "%s", service);
 	snprintf(c->port, sizeof(c->port), "%u", port);
 	snprintf(c->hostname, sizeof(c->hostname), "%s", hostname);
-	c->asked_ns = clock_monotonic_ns();
+	c->waiting_tail = &c->waiting;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	rc = pthread_create(&c->thread, NULL, cluster_main, c);
+	pthread_cond_init(&c->lookup_wake, NULL);
+	rc = pthread_create(&c->lookup_thread, NULL, lookup_main, c);
+	if (rc == 0) {
+		rc = pthread_create(&c->view_thread, NULL, view_main, c);
+		if (rc != 0) {
+			pthread_mutex_lock(&c->lock);
+			c->stopping = 1;
+			pthread_cond_signal(&c->lookup_wake);
+			pthread_mutex_unlock(&c->lock);
+			pthread_join(c->lookup_thread, NULL);
+		}
+	}
 	if (rc != 0) {
 		snprintf(errbuf, errlen, "cluster view: pthread_create: %s",
 		    errstr(rc, e, sizeof(e)));
+		pthread_cond_destroy(&c->lookup_wake);
 		pthread_cond_destroy(&c->wake);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
@@ -490,31 +630,36 @@ cluster_start(const char *service, unsigned port, const char *hostname,
 }
 
 /*
- * After the last request.  The pods' answers have a deadline, the
- * resolver has its own (resolv.conf's timeouts times the search domains
- * can exceed the pod's grace period): a thread still in getaddrinfo()
- * after a while is left to the process's exit.
+ * After the event loop: the view's thread answers the requests still
+ * waiting and ends (within the pods' deadline, if it was asking them).
+ * A lookup still in the resolver (resolv.conf's timeouts times the
+ * search domains can exceed the pod's grace period) is left to the
+ * process's exit, with what it uses.
  */
 void
 cluster_stop(struct cluster *c)
 {
-	struct timespec	until;
+	int	resolving;
 
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->stopping = 1;
 	pthread_cond_signal(&c->wake);
+	pthread_cond_signal(&c->lookup_wake);
+	resolving = c->lookup == LOOKUP_RUNNING;
 	pthread_mutex_unlock(&c->lock);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += STOP_WAIT_S;
-	if (pthread_timedjoin_np(c->thread, NULL, &until) != 0) {
-		log_warn("cluster_stop_slow", "the view's refresh of %s is "
-		    "still resolving after %d s: not waiting for it",
-		    c->service, STOP_WAIT_S);
+	pthread_join(c->view_thread, NULL);
+	if (resolving) {
+		log_warn("cluster_stop_slow", "the lookup of %s is still "
+		    "running: not waiting for it", c->service);
 		return;
 	}
+	pthread_join(c->lookup_thread, NULL);
+	if (c->found != NULL)
+		freeaddrinfo(c->found);
 	cluster_release(c, c->view);
+	pthread_cond_destroy(&c->lookup_wake);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

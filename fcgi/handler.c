@@ -17,15 +17,18 @@
 /*
  * /cluster with every pod in error must fit too: a name and an error
  * each (escaped JSON at most doubles them here: they hold no control
- * characters) and the keys around them.
+ * characters), the keys around them, the lookup's error and why the
+ * view is stale.
  */
-_Static_assert(BODY_SIZE >= 256 +
+_Static_assert(BODY_SIZE >= 512 + 4 * CLUSTER_ERROR_LEN +
     CLUSTER_MAX_PODS * (2 * (CLUSTER_NAME_LEN + CLUSTER_ERROR_LEN) + 64),
     "a /cluster answer with every pod in error must fit BODY_SIZE");
 
 static void	read_target(struct exchange *);
-static void	answer(struct exchange *, const char *store_err);
+static int	wait_first(struct exchange *);
+static void	answer(struct exchange *, const char *err);
 static void	stored(struct store_waiter *, const char *);
+static void	viewed(struct cluster_waiter *, const char *);
 
 /*
  * nginx's $uri (DOCUMENT_URI) is already decoded and normalised; any other
@@ -48,14 +51,14 @@ read_target(struct exchange *x)
 
 /* Build, write, account: the one place an answer is written. */
 static void
-answer(struct exchange *x, const char *store_err)
+answer(struct exchange *x, const char *err)
 {
 	struct reply	r;
 	struct buf	head;
 	char		head_storage[512], body[BODY_SIZE];
 
 	buf_init(&r.body, body, sizeof(body));
-	respond(x->app, x->method, x->route, x->stored.count, store_err, &r);
+	respond(x->app, x->method, x->route, x->stored.count, err, &r);
 	buf_init(&head, head_storage, sizeof(head_storage));
 	reply_head(x->app, &r, &head);
 	x->failed = record_send_answer(x->fd, x->request_id, head.data,
@@ -75,6 +78,32 @@ stored(struct store_waiter *w, const char *err)
 {
 	answer((struct exchange *)((char *)w -
 	    offsetof(struct exchange, stored)), err);
+}
+
+/*
+ * On the view's thread, once a new view is published or none came in
+ * time (cluster.h): it answers at once, as the store thread does.
+ */
+static void
+viewed(struct cluster_waiter *w, const char *err)
+{
+	answer((struct exchange *)((char *)w -
+	    offsetof(struct exchange, viewed)), err);
+}
+
+/*
+ * Asks for what the route needs first (route.c).  1: the request waits,
+ * and the store's thread or the view's answers it; 0: answer it now.
+ */
+static int
+wait_first(struct exchange *x)
+{
+	enum need	need = route_need(x->route, x->method);
+
+	if (need == NEED_VIEW)
+		return x->app->cluster != NULL &&
+		    cluster_ask(x->app->cluster, &x->viewed);
+	return store_ask(x->app->store, (enum store_ask)need, &x->stored);
 }
 
 void
@@ -101,7 +130,7 @@ handle_request(struct exchange *x)
 
 	memset(&x->stored, 0, sizeof(x->stored));
 	x->stored.done = stored;
-	if (store_ask(x->app->store, route_ask(x->route, x->method),
-	    &x->stored) == 0)
+	x->viewed.done = viewed;
+	if (wait_first(x) == 0)
 		answer(x, NULL);
 }

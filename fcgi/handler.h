@@ -1,10 +1,12 @@
 /*
  * handler.h: one FastCGI request in, one answer out.
  *
- * An exchange is one request on one connection.  Its route says what the
- * store must do first (route.c); a request that needs the disk is answered
- * by the store thread once the store found out, so no thread waits for a
- * sync, and every other request at once.  Either way `finished` is
+ * An exchange is one request on one connection.  Its route says what it
+ * needs first (route.c); a request that needs the disk is answered by the
+ * store thread once the store found out, one that needs a new view of the
+ * cluster by the view's thread once it is made, so no thread waits for a
+ * sync or the network, and every other request at once.  Either way
+ * `finished` is
  * called, on the thread that answered, once the answer is written (or
  * could not be: `failed`).  libfcgi parses the request; its memory is
  * given back as soon as the request is read, and record.c writes the
@@ -30,6 +32,7 @@ struct exchange {
 	const struct route	*route;
 	uint64_t		 start_ns;
 	struct store_waiter	 stored;	/* what the store said */
+	struct cluster_waiter	 viewed;	/* a view, or why not new */
 	void			(*finished)(struct exchange *);
 };
 

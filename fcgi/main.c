@@ -161,6 +161,7 @@ main(int argc, char **argv)
 	server_stop(server);
 	if (server_wait(server) == -1)
 		rc = 1;
+	/* Answers the /cluster requests still waiting for a view. */
 	cluster_stop(app.cluster);
 	/* Answers the visits still waiting for the disk, syncs, stops. */
 	if (store_close(store) == -1)

@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,6 +98,7 @@ void
 metrics_render(const struct metrics *m, const struct store_stats *st,
     struct buf *out)
 {
+	struct rlimit	 rl;
 	const char	*label;
 	uint64_t	 v, cumulative;
 	size_t		 r;
@@ -200,6 +203,16 @@ metrics_render(const struct metrics *m, const struct store_stats *st,
 		    "descriptors.\n"
 		    "# TYPE process_open_fds gauge\n");
 		buf_printf(out, "process_open_fds %ld\n", n);
+	}
+	/* The soft limit: what open() and accept() are refused beyond. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
+		buf_puts(out,
+		    "# HELP process_max_fds Maximum number of open file "
+		    "descriptors.\n"
+		    "# TYPE process_max_fds gauge\n");
+		buf_printf(out, "process_max_fds %llu\n",
+		    (unsigned long long)rl.rlim_cur);
 	}
 	buf_puts(out,
 	    "# HELP visits_build_info Version of visits-fcgi.\n"

@@ -65,10 +65,10 @@ static const struct setting settings[] = {
 	{ "peers", 0, "VISITS_PEERS", KIND_STRING, AT(peers), 0, 0,
 	  NULL, "NAME", "the DNS name that lists every pod (the headless "
 	  "Service, e.g. visits-headless): GET /cluster shows each one's "
-	  "/visits, asked on port " XSTR(VISITS_HTTP_PORT) " in the "
-	  "background, at most once a second while someone asks, "
-	  XSTR(CLUSTER_DEADLINE_MS) " ms at most; unset or empty: this pod "
-	  "alone" },
+	  "/visits, asked on port " XSTR(VISITS_HTTP_PORT) " when a "
+	  "request finds the last answers over " XSTR(CLUSTER_REFRESH_MS)
+	  " ms old (so at most once a second), " XSTR(CLUSTER_DEADLINE_MS)
+	  " ms at most; unset or empty: this pod alone" },
 	{ "check", 0, NULL, KIND_STRING, AT(check_path), 0, 0,
 	  NULL, "SOCKET", "ask the program serving SOCKET for /healthz over "
 	  "FastCGI; exit 0 on a 200 within " XSTR(CHECK_TIMEOUT_S) " s, "

@@ -117,11 +117,12 @@ put_place(struct buf *b, const char *zone)
  * The one answer of every request: a refused method, a store that could
  * not do what the route needs (503 with the reason: a visit not counted,
  * no count to show), or the route's own answer.  /readyz is the store's
- * state itself, so its answer is written either way.
+ * state itself, and /cluster answers from the last view when no new one
+ * came, so their answers are written either way.
  */
 void
 respond(const struct app *app, enum method method, const struct route *route,
-    uint64_t count, const char *store_err, struct reply *r)
+    uint64_t count, const char *err, struct reply *r)
 {
 	r->status = 200;
 	r->content_type = JSON_TYPE;
@@ -129,16 +130,17 @@ respond(const struct app *app, enum method method, const struct route *route,
 	if (method == METHOD_OTHER) {
 		json_error(r, 405, "method not allowed");
 		r->allow = 1;
-	} else if (store_err != NULL && route->ask != STORE_READY)
-		json_error(r, 503, store_err);
+	} else if (err != NULL && route->need != NEED_READY &&
+	    route->need != NEED_VIEW)
+		json_error(r, 503, err);
 	else
-		route->write(app, count, store_err, r);
+		route->write(app, count, err, r);
 	if (r->body.overflow)
 		json_error(r, 500, "answer too large");
 }
 
 void
-respond_page(const struct app *app, uint64_t count, const char *store_err,
+respond_page(const struct app *app, uint64_t count, const char *err,
     struct reply *r)
 {
 	char	hms[CLOCK_HMS_LEN + 1];
@@ -157,7 +159,7 @@ respond_page(const struct app *app, uint64_t count, const char *store_err,
 }
 
 void
-respond_time(const struct app *app, uint64_t count, const char *store_err,
+respond_time(const struct app *app, uint64_t count, const char *err,
     struct reply *r)
 {
 	char	hms[CLOCK_HMS_LEN + 1];
@@ -167,7 +169,7 @@ respond_time(const struct app *app, uint64_t count, const char *store_err,
 }
 
 void
-respond_count(const struct app *app, uint64_t count, const char *store_err,
+respond_count(const struct app *app, uint64_t count, const char *err,
     struct reply *r)
 {
 	buf_puts(&r->body, "{\"visits\":");
@@ -176,7 +178,7 @@ respond_count(const struct app *app, uint64_t count, const char *store_err,
 }
 
 void
-respond_health(const struct app *app, uint64_t count, const char *store_err,
+respond_health(const struct app *app, uint64_t count, const char *err,
     struct reply *r)
 {
 	buf_puts(&r->body, "{\"status\":\"ok\"}\n");
@@ -184,21 +186,21 @@ respond_health(const struct app *app, uint64_t count, const char *store_err,
 
 /* Ready, or why not: the error of the check that tried to write. */
 void
-respond_ready(const struct app *app, uint64_t count, const char *store_err,
+respond_ready(const struct app *app, uint64_t count, const char *err,
     struct reply *r)
 {
-	if (store_err == NULL) {
+	if (err == NULL) {
 		buf_puts(&r->body, "{\"status\":\"ready\"}\n");
 		return;
 	}
 	r->status = 503;
 	buf_puts(&r->body, "{\"status\":\"not ready\",\"error\":");
-	buf_put_json_string(&r->body, store_err);
+	buf_put_json_string(&r->body, err);
 	buf_puts(&r->body, "}\n");
 }
 
 void
-respond_metrics(const struct app *app, uint64_t count, const char *store_err,
+respond_metrics(const struct app *app, uint64_t count, const char *err,
     struct reply *r)
 {
 	struct store_stats	st;
@@ -210,7 +212,7 @@ respond_metrics(const struct app *app, uint64_t count, const char *store_err,
 
 void
 respond_not_found(const struct app *app, uint64_t count,
-    const char *store_err, struct reply *r)
+    const char *err, struct reply *r)
 {
 	json_error(r, 404, "not found");
 }
@@ -232,11 +234,13 @@ put_pod(struct buf *b, const char *name, int ok, uint64_t visits,
 }
 
 /*
- * /cluster: the last view the background thread published (cluster.h),
- * never a wait for the other pods; this pod's count is the store's.
+ * /cluster: the current view (cluster.h), the one made for this request
+ * or one less than a second old; this pod's count is the store's.  When
+ * no new view came in time, `err` says why, and "stale" says so with the
+ * view's age.
  */
 void
-respond_cluster(const struct app *app, uint64_t count, const char *store_err,
+respond_cluster(const struct app *app, uint64_t count, const char *err,
     struct reply *r)
 {
 	const struct cluster_view	*v = NULL;
@@ -244,6 +248,7 @@ respond_cluster(const struct app *app, uint64_t count, const char *store_err,
 	uint64_t			 self = 0, total = 0;
 	unsigned			 i;
 	int				 known, self_seen = 0;
+	char				 stale[CLUSTER_ERROR_LEN + 64];
 
 	known = store_count_if_known(app->store, &self);
 	if (app->cluster != NULL)
@@ -274,6 +279,16 @@ respond_cluster(const struct app *app, uint64_t count, const char *store_err,
 	if (v != NULL && v->error[0] != '\0') {
 		buf_puts(&r->body, ",\"peers_error\":");
 		buf_put_json_string(&r->body, v->error);
+	}
+	if (err != NULL) {
+		if (v != NULL)
+			snprintf(stale, sizeof(stale), "%s; this view is "
+			    "%.1f s old", err, (double)(clock_monotonic_ns() -
+			    v->made_ns) / 1e9);
+		else
+			snprintf(stale, sizeof(stale), "%s; no view yet", err);
+		buf_puts(&r->body, ",\"stale\":");
+		buf_put_json_string(&r->body, stale);
 	}
 	buf_puts(&r->body, "}\n");
 	if (app->cluster != NULL)

@@ -28,7 +28,7 @@ struct reply {
 };
 
 void	respond(const struct app *, enum method, const struct route *,
-	    uint64_t count, const char *store_err, struct reply *);
+	    uint64_t count, const char *err, struct reply *);
 void	reply_head(const struct app *, const struct reply *, struct buf *);
 const char *status_reason(int);
 

@@ -11,17 +11,20 @@
 /*
  * A visit is a GET of / or /time: probes, scrapes and /visits never
  * count.  /visits and /readyz are answered from what the store knows
- * when it knows it (store_ask), else once the store thread found out.
+ * when it knows it (store_ask), else once the store thread found out;
+ * /cluster from a view made less than a second ago, else once the next
+ * one is made (cluster_ask).  The page never waits: its script asks
+ * /cluster.
  */
 static const struct route routes[] = {
-	{ "/",		STORE_VISIT,	respond_page },
-	{ "/time",	STORE_VISIT,	respond_time },
-	{ "/visits",	STORE_COUNT,	respond_count },
-	{ "/healthz",	STORE_NOTHING,	respond_health },
-	{ "/readyz",	STORE_READY,	respond_ready },
-	{ "/metrics",	STORE_NOTHING,	respond_metrics },
-	{ "/cluster",	STORE_NOTHING,	respond_cluster },
-	{ NULL,		STORE_NOTHING,	respond_not_found },	/* last */
+	{ "/",		NEED_VISIT,	respond_page },
+	{ "/time",	NEED_VISIT,	respond_time },
+	{ "/visits",	NEED_COUNT,	respond_count },
+	{ "/healthz",	NEED_NOTHING,	respond_health },
+	{ "/readyz",	NEED_READY,	respond_ready },
+	{ "/metrics",	NEED_NOTHING,	respond_metrics },
+	{ "/cluster",	NEED_VIEW,	respond_cluster },
+	{ NULL,		NEED_NOTHING,	respond_not_found },	/* last */
 };
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == ROUTE_COUNT,
     "ROUTE_COUNT (route.h) sizes the metrics: it counts every row");
@@ -65,15 +68,15 @@ route_label(const struct route *r)
 }
 
 /*
- * What the request needs from the store: HEAD answers a counting route
- * without a visit, and a refused method needs nothing.
+ * What the request needs first: HEAD answers a counting route without a
+ * visit, and a refused method needs nothing.
  */
-enum store_ask
-route_ask(const struct route *r, enum method m)
+enum need
+route_need(const struct route *r, enum method m)
 {
-	if (m == METHOD_OTHER || (m == METHOD_HEAD && r->ask == STORE_VISIT))
-		return STORE_NOTHING;
-	return r->ask;
+	if (m == METHOD_OTHER || (m == METHOD_HEAD && r->need == NEED_VISIT))
+		return NEED_NOTHING;
+	return r->need;
 }
 
 enum method

@@ -1,6 +1,6 @@
 /*
- * route.h: the routes.  One table (route.c) says, for each path, what the
- * store must do before the answer and which function writes the answer;
+ * route.h: the routes.  One table (route.c) says, for each path, what
+ * the answer needs first and which function writes the answer;
  * a request looks its route up once, and everything else reads the row.
  */
 #ifndef VISITS_ROUTE_H
@@ -20,13 +20,29 @@ enum method {
 	METHOD_OTHER
 };
 
-/* Writes the answer of a route from the count the store gave, if any. */
+/*
+ * What a request needs before it can be answered: one of the store's
+ * asks (store.h), with the store's own values, or a view of the cluster
+ * at most CLUSTER_REFRESH_MS old (cluster.h).
+ */
+enum need {
+	NEED_NOTHING = STORE_NOTHING,
+	NEED_VISIT = STORE_VISIT,
+	NEED_COUNT = STORE_COUNT,
+	NEED_READY = STORE_READY,
+	NEED_VIEW
+};
+
+/*
+ * Writes the answer of a route from what it needed: the count the store
+ * gave, if any, and `err` when the store failed or the view is not new.
+ */
 typedef void	route_write(const struct app *, uint64_t count,
-		    const char *store_err, struct reply *);
+		    const char *err, struct reply *);
 
 struct route {
 	const char	*path;	/* NULL: any other path ("other" in metrics) */
-	enum store_ask	 ask;	/* what a GET needs from the store first */
+	enum need	 need;	/* what a GET needs first */
 	route_write	*write;
 };
 
@@ -37,7 +53,7 @@ size_t		 route_path_len(const char *uri);
 const struct route *route_at(size_t);
 size_t		 route_index(const struct route *);
 const char	*route_label(const struct route *);
-enum store_ask	 route_ask(const struct route *, enum method);
+enum need	 route_need(const struct route *, enum method);
 enum method	 method_match(const char *);
 
 #endif

@@ -27,18 +27,20 @@
  * listen_sock -1 libfcgi never accepts by itself.  The read timeout on
  * each connection stays as a backstop.
  *
- * A request that waits for the disk is answered by the store thread
- * (handler.c), which then puts its connection back into the epoll set or
- * closes it (conn_finished): the list of open connections is the one
- * thing that both threads change, under conns_lock.  Answers are written
- * by record.c, not by libfcgi's streams.
+ * A request that waits for the disk is answered by the store thread, one
+ * that waits for a view of the cluster by the view's thread (handler.c);
+ * that thread then puts its connection back into the epoll set or closes
+ * it (conn_finished): the list of open connections is the one thing that
+ * these threads change, under conns_lock.  Answers are written by
+ * record.c, not by libfcgi's streams.
  *
  * Stopping: server_stop() makes the eventfd readable.  The loop stops
  * accepting, serves the requests that arrive whole (those partly sent
  * when the stop came included, for up to --io-timeout or 10 s), and
- * returns once nothing is left.  Visits still waiting for the store are
- * answered when the store drains (store_close), and server_free() closes
- * the idle rest.
+ * returns once nothing is left.  Requests still waiting for a view are
+ * answered when the view's thread ends (cluster_stop), visits still
+ * waiting for the store when the store drains (store_close), and
+ * server_free() closes the idle rest.
  */
 #include "config.h"
 
@@ -87,7 +89,7 @@ struct server {
 	int			 epoll_fd;
 	int			 wake_fd;	/* eventfd: readable = stop */
 	unsigned		 io_timeout;
-	int			 stopping;	/* atomic: read by the store */
+	int			 stopping;	/* atomic: all threads read */
 	int			 failed;	/* read after the join */
 	pthread_t		 thread;
 	int			 started;
@@ -329,8 +331,8 @@ sweep(struct server *s)
 }
 
 /*
- * The answer is written (by the loop, or by the store thread): keep the
- * connection for nginx's next request, or close it.
+ * The answer is written (by the loop, the store thread or the view's):
+ * keep the connection for nginx's next request, or close it.
  */
 static void
 conn_finished(struct exchange *x)
@@ -454,8 +456,9 @@ server_start(const struct app *app, int listen_fd, unsigned io_timeout,
 	 * libfcgi closes a connection it gives up on (not FastCGI, cut off)
 	 * by waiting up to 2 s for the peer to close first, which holds the
 	 * loop; for a Unix socket there is nothing to wait for.  It reads
-	 * this variable in FCGX_Init().  (The store thread, the only other
-	 * one yet, never reads the environment.)
+	 * this variable in FCGX_Init().  (The store thread never reads the
+	 * environment; the cluster view's resolver does, but only once a
+	 * request asks for a view, after this.)
 	 */
 	setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 1);
 	if (FCGX_Init() != 0) {
@@ -497,8 +500,8 @@ server_wait(struct server *s)
 }
 
 /*
- * After server_wait() and store_close(), which answered the visits still
- * waiting: closes the rest.
+ * After server_wait(), cluster_stop() and store_close(), which answered
+ * the requests still waiting: closes the rest.
  */
 void
 server_free(struct server *s)

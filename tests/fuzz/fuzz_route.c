@@ -1,6 +1,6 @@
 /*
  * fuzz_route.c: libFuzzer target for the pure parsers: route_find,
- * route_path_len, route_ask, method_match and store_parse_count.
+ * route_path_len, route_need, method_match and store_parse_count.
  *
  * Oracles beyond the sanitizers:
  *   - a matched route is exactly one of the known paths, and routing
@@ -59,10 +59,12 @@ check_route(const char *s, size_t len)
 	else
 		CHECK(r->path != NULL && strcmp(r->path, paths[known]) == 0);
 	CHECK(route_label(r) != NULL && r->write != NULL);
-	if (route_ask(r, METHOD_GET) == STORE_VISIT)
+	if (route_need(r, METHOD_GET) == NEED_VISIT)
 		CHECK(known == 0 || known == 1);	/* / and /time */
-	CHECK(route_ask(r, METHOD_HEAD) != STORE_VISIT);
-	CHECK(route_ask(r, METHOD_OTHER) == STORE_NOTHING);
+	if (route_need(r, METHOD_GET) == NEED_VIEW)
+		CHECK(known == 6);			/* /cluster alone */
+	CHECK(route_need(r, METHOD_HEAD) != NEED_VISIT);
+	CHECK(route_need(r, METHOD_OTHER) == NEED_NOTHING);
 }
 
 static void

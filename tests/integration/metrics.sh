@@ -30,7 +30,8 @@ for t in "$count_metric counter" "visits_store_ready gauge" \
     "visits_http_request_duration_seconds histogram" \
     "visits_store_commits_total counter" \
     "visits_store_errors_total counter" \
-    "process_start_time_seconds gauge" "visits_build_info gauge"; do
+    "process_start_time_seconds gauge" "process_max_fds gauge" \
+    "visits_build_info gauge"; do
 	grep -qx "# TYPE $t" "$it_tmp/metrics.txt"; ok $? "# TYPE $t"
 	grep -q "^# HELP ${t% *} ." "$it_tmp/metrics.txt"; ok $? "# HELP ${t% *}"
 done

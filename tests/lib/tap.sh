@@ -18,9 +18,9 @@
 #                           its other output as comments.  No check, a
 #                           bail out, or a non-zero status with no failed
 #                           check is one failure more.  A failed check
-#                           whose DESC matches the ERE $tap_nest_todo
-#                           becomes a TODO with the reason
-#                           $tap_nest_todo_why.
+#                           whose DESC matches an ERE of the array
+#                           tap_nest_todo becomes a TODO with the reason
+#                           at the same index of tap_nest_todo_why.
 #
 # A suite's checks are counted once, by automake's TAP driver
 # (tests/lib/suite.sh); nothing here prints totals.
@@ -92,8 +92,21 @@ done_testing() {
 	[ "$tap_failed" = 0 ]
 }
 
-tap_nest_todo=
-tap_nest_todo_why=
+tap_nest_todo=()
+tap_nest_todo_why=()
+
+# tap_nest_todo_for DESC: why := the reason of the first ERE of
+# tap_nest_todo that DESC matches; status 1 if none does.
+tap_nest_todo_for() {
+	local i
+	for i in "${!tap_nest_todo[@]}"; do
+		if [[ $1 =~ ${tap_nest_todo[$i]} ]]; then
+			why=${tap_nest_todo_why[$i]}
+			return 0
+		fi
+	done
+	return 1
+}
 
 # tap_todo DESC: a "not ok" that is not a failure (DESC says "# TODO").
 tap_todo() {
@@ -102,7 +115,7 @@ tap_todo() {
 }
 
 tap_nest() {
-	local prefix=$1 line desc status= bailed= todo=0
+	local prefix=$1 line desc status= bailed= todo=0 why
 	local n0=$tap_count f0=$tap_failed
 	local re='^(not )?ok( [0-9]+)?( -)? ?(.*)$'
 	shift
@@ -116,10 +129,9 @@ tap_nest() {
 			elif [[ $desc == *"# TODO"* ]]; then
 				todo=$((todo + 1))
 				tap_todo "$desc"
-			elif [ -n "$tap_nest_todo" ] &&
-			    [[ $desc =~ $tap_nest_todo ]]; then
+			elif tap_nest_todo_for "$desc"; then
 				todo=$((todo + 1))
-				tap_todo "$desc # TODO $tap_nest_todo_why"
+				tap_todo "$desc # TODO $why"
 			else
 				fail "$desc"
 			fi

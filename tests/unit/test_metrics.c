@@ -1,6 +1,8 @@
 /* The Prometheus exposition: names, labels, histogram arithmetic. */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include "metrics.h"
 #include "tap.h"
 
@@ -51,6 +53,15 @@ main(void)
 	    "build info");
 	has_str(out, "process_resident_memory_bytes ", "RSS");
 	has_str(out, "process_open_fds ", "open fds");
+	{
+		struct rlimit	rl;
+		char		want[64];
+
+		getrlimit(RLIMIT_NOFILE, &rl);
+		snprintf(want, sizeof(want), "\nprocess_max_fds %llu\n",
+		    (unsigned long long)rl.rlim_cur);
+		has_str(out, want, "the limit of open fds: the soft one");
+	}
 	ok(out[b.len - 1] == '\n', "ends with a newline");
 	return tap_done();
 }

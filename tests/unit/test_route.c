@@ -1,4 +1,4 @@
-/* Routing: paths, query strings, methods, and what each asks the store. */
+/* Routing: paths, query strings, methods, and what each needs first. */
 #include "config.h"
 
 #include "route.h"
@@ -10,10 +10,10 @@ label_of(const char *uri)
 	return route_label(route_find(uri, route_path_len(uri)));
 }
 
-static enum store_ask
-ask_of(const char *uri, enum method m)
+static enum need
+need_of(const char *uri, enum method m)
 {
-	return route_ask(route_find(uri, route_path_len(uri)), m);
+	return route_need(route_find(uri, route_path_len(uri)), m);
 }
 
 int
@@ -48,22 +48,30 @@ main(void)
 	is_int(method_match(""), METHOD_OTHER, "empty method");
 	is_int(method_match(NULL), METHOD_OTHER, "no method");
 
-	is_int(ask_of("/", METHOD_GET), STORE_VISIT, "GET / counts");
-	is_int(ask_of("/time", METHOD_GET), STORE_VISIT, "GET /time counts");
-	is_int(ask_of("/time", METHOD_HEAD), STORE_NOTHING, "HEAD does not");
-	is_int(ask_of("/time", METHOD_OTHER), STORE_NOTHING, "POST does not");
-	is_int(ask_of("/visits", METHOD_GET), STORE_COUNT, "/visits reads "
+	is_int(need_of("/", METHOD_GET), NEED_VISIT, "GET / counts");
+	is_int(need_of("/time", METHOD_GET), NEED_VISIT, "GET /time counts");
+	is_int(need_of("/time", METHOD_HEAD), NEED_NOTHING, "HEAD does not");
+	is_int(need_of("/time", METHOD_OTHER), NEED_NOTHING, "POST does not");
+	is_int(need_of("/visits", METHOD_GET), NEED_COUNT, "/visits reads "
 	    "the count");
-	is_int(ask_of("/visits", METHOD_HEAD), STORE_COUNT, "so does HEAD "
+	is_int(need_of("/visits", METHOD_HEAD), NEED_COUNT, "so does HEAD "
 	    "/visits (the same Content-Length)");
-	is_int(ask_of("/readyz", METHOD_GET), STORE_READY, "/readyz asks for "
+	is_int(need_of("/readyz", METHOD_GET), NEED_READY, "/readyz asks for "
 	    "proof that the file can be written");
-	is_int(ask_of("/healthz", METHOD_GET), STORE_NOTHING, "/healthz needs "
-	    "nothing of the store");
-	is_int(ask_of("/metrics", METHOD_GET), STORE_NOTHING, "nor do "
+	is_int(need_of("/healthz", METHOD_GET), NEED_NOTHING, "/healthz needs "
+	    "nothing first");
+	is_int(need_of("/metrics", METHOD_GET), NEED_NOTHING, "nor do "
 	    "scrapes");
-	is_int(ask_of("/cluster", METHOD_GET), STORE_NOTHING, "nor /cluster");
-	is_int(ask_of("/nope", METHOD_GET), STORE_NOTHING, "nor a 404");
+	is_int(need_of("/cluster", METHOD_GET), NEED_VIEW, "/cluster needs a "
+	    "fresh view of the cluster");
+	is_int(need_of("/cluster", METHOD_HEAD), NEED_VIEW, "so does HEAD "
+	    "/cluster (the same Content-Length)");
+	is_int(need_of("/cluster", METHOD_OTHER), NEED_NOTHING, "not POST");
+	is_int(need_of("/nope", METHOD_GET), NEED_NOTHING, "nor a 404");
+	is_int(NEED_VISIT, STORE_VISIT, "a need of the store is the store's "
+	    "own ask (handler.c passes it on)");
+	is_int(NEED_COUNT, STORE_COUNT, "the count");
+	is_int(NEED_READY, STORE_READY, "readiness");
 
 	for (i = 0; i < ROUTE_COUNT; i++)
 		if (route_index(route_at(i)) != i ||
