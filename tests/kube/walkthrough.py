@@ -63,6 +63,10 @@ MASKS = [
 ]
 
 
+# A terminal's styles (curl -i shows header names in bold on one).
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def mask(lines):
     out = []
     for line in lines:
@@ -178,7 +182,8 @@ class Shell:
             text = buf.decode(errors="replace")
             m = re.search(r"\n" + self.marker + r" (\d+)\n$", text)
             if m:
-                out = text[:m.start()]
+                # As the terminal shows it: without its bold and colours.
+                out = ANSI.sub("", text[:m.start()])
                 return out.splitlines(), int(m.group(1))
 
     def run_background(self, command, want_lines, update):
