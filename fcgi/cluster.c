@@ -9,13 +9,6 @@
  * answers with (X-Served-By, its host name, which a StatefulSet makes
  * visits-N); a pod that does not answer keeps the name it last answered
  * with, or else is shown by its address.
- *
- * Two threads.  The view's thread starts a lookup when a request waits,
- * asks the pods once the lookup is done, publishes the view and answers
- * the requests, and answers from the last view those that waited longer
- * than CLUSTER_LOOKUP_WAIT_MS for a lookup that has not ended.  The
- * lookup's thread only calls getaddrinfo(), which may take as long as
- * the resolver likes.
  */
 #include "config.h"
 
