@@ -39,6 +39,8 @@ t_suite=$SECONDS
 
 need podman python3 jq go
 [ "$(id -u)" = 0 ] || bail_out "needs root"
+# The learner's commands run from the top of the repository.
+cd "$top" || bail_out "no $top"
 
 say() {
 	echo "# kube: $*"
@@ -108,19 +110,19 @@ step load "$cluster" load localhost/visits-fcgi:0.1.0 localhost/visits-nginx:0.1
 ok $? "the app's images loaded into the node" || bail_out "no images (see above)"
 
 # --- the suites, on the learner's side ----------------------------------------------
-(cd "$top" && tap_nest manifests "$cluster" sh "$here/manifests.sh")
+tap_nest manifests "$cluster" sh "$here/manifests.sh"
 t=$SECONDS
-(cd "$top" && tap_nest walkthrough "$cluster" sh python3 \
-    "$here/walkthrough.py" $update "$top/README.md")
+tap_nest walkthrough "$cluster" sh python3 "$here/walkthrough.py" \
+    $update "$top/README.md"
 say "walkthrough: $((SECONDS - t)) s"
 t=$SECONDS
 screenshot=
 [ -n "$update" ] && screenshot=$top/doc/page.png
-(cd "$top" && VISITS_KUBE_SCREENSHOT=$screenshot tap_nest behaviours \
-    "$cluster" sh "$here/behaviours.sh")
+VISITS_KUBE_SCREENSHOT=$screenshot tap_nest behaviours \
+    "$cluster" sh "$here/behaviours.sh"
 say "behaviours: $((SECONDS - t)) s"
 t=$SECONDS
-(cd "$top" && tap_nest helm "$cluster" sh "$here/helm.sh")
+tap_nest helm "$cluster" sh "$here/helm.sh"
 say "helm: $((SECONDS - t)) s"
 
 # --- nothing left behind ---------------------------------------------------------------
