@@ -54,6 +54,10 @@ MASKS = [
      "pvc-<uid>"),
     (re.compile(r"\bvisits-[0-9a-f]{8,10}\b"), "visits-<revision>"),
     (re.compile(r"\b[0-9a-f]{64}\b"), "<id>"),
+    # the name a pod's address reverses to: CoreDNS has one under each
+    # Service the pod is in (visits, visits-headless), in no fixed order
+    (re.compile(r"\b(\d+(-\d+){3}\.visits|visits-\d+\.visits-headless)"
+                r"\.default\.svc\.cluster\.local\b"), "<pod's name>"),
     # addresses and ports given out by the cluster
     (re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b"), "<address>"),
     (re.compile(r"\b3[0-2]\d{3}\b"), "<node-port>"),
