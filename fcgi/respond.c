@@ -245,12 +245,13 @@ respond_cluster(const struct app *app, uint64_t count, const char *err,
 {
 	const struct cluster_view	*v = NULL;
 	const struct cluster_pod	*p;
-	uint64_t			 self = 0, total = 0;
+	struct store_stats		 st;
+	uint64_t			 total = 0;
 	unsigned			 i;
-	int				 known, self_seen = 0;
+	int				 self_seen = 0;
 	char				 stale[CLUSTER_ERROR_LEN + 64];
 
-	known = store_count_if_known(app->store, &self);
+	store_stats(app->store, &st);
 	if (app->cluster != NULL)
 		v = cluster_acquire(app->cluster);
 	buf_puts(&r->body, "{\"served_by\":");
@@ -262,18 +263,18 @@ respond_cluster(const struct app *app, uint64_t count, const char *err,
 			buf_puts(&r->body, ",");
 		if (p->self) {
 			self_seen = 1;
-			put_pod(&r->body, app->hostname, known, self,
-			    "count not known yet");
+			put_pod(&r->body, app->hostname, st.count_known,
+			    st.count, "count not known yet");
 		} else
 			put_pod(&r->body, p->name, p->ok, p->visits, p->error);
 		if (p->ok)
 			total += p->visits;
 	}
 	if (!self_seen)
-		put_pod(&r->body, app->hostname, known, self,
+		put_pod(&r->body, app->hostname, st.count_known, st.count,
 		    "count not known yet");
-	if (known)
-		total += self;
+	if (st.count_known)
+		total += st.count;
 	buf_puts(&r->body, "],\"total\":");
 	buf_put_u64(&r->body, total);
 	if (v != NULL && v->error[0] != '\0') {

@@ -749,19 +749,6 @@ store_open(const char *dir, int durable, enum store_open_result *result,
 	return s;
 }
 
-int
-store_count_if_known(struct store *s, uint64_t *count)
-{
-	int	known;
-
-	pthread_mutex_lock(&s->lock);
-	known = s->count_known;
-	if (known)
-		*count = s->count;
-	pthread_mutex_unlock(&s->lock);
-	return known;
-}
-
 void
 store_stats(struct store *s, struct store_stats *st)
 {
@@ -771,6 +758,7 @@ store_stats(struct store *s, struct store_stats *st)
 	st->commits = s->commits;
 	st->commit_visits = s->commit_visits;
 	st->errors = s->errors;
+	st->count_known = s->count_known;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -57,6 +57,7 @@ struct store_stats {
 	uint64_t	commits;	/* successful file updates */
 	uint64_t	commit_visits;	/* visits those updates recorded */
 	uint64_t	errors;		/* failed loads and updates */
+	int		count_known;	/* count is the file's */
 };
 
 enum store_open_result {
@@ -68,8 +69,6 @@ struct store	*store_open(const char *dir, int durable,
 		    enum store_open_result *, char *errbuf, size_t errlen);
 int		 store_ask(struct store *, enum store_ask,
 		    struct store_waiter *);
-/* Never waits: 1 and the count when it is known, else 0. */
-int		 store_count_if_known(struct store *, uint64_t *count);
 void		 store_stats(struct store *, struct store_stats *);
 int		 store_close(struct store *);
 
