@@ -37,15 +37,6 @@
 
 #define READY_CACHE_NS	1000000000LL	/* /readyz writes at most 1/s */
 
-struct file_id {
-	int		 exists;
-	dev_t		 dev;
-	ino_t		 ino;
-	off_t		 size;
-	struct timespec	 mtime;
-	struct timespec	 ctime;
-};
-
 struct store {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 work;		/* queue not empty, or stopping */
@@ -70,13 +61,12 @@ struct store {
 	int		 lockfd;	/* the locked directory, or -1 */
 	dev_t		 lock_dev;
 	ino_t		 lock_ino;
-	int		 loaded;	/* count matches `file` on disk */
-	struct file_id	 file;
+	int		 loaded;	/* count matches the file on disk */
+	int		 file_exists;	/* ...which is `file` */
+	struct stat	 file;
 };
 
-static void		file_id_set(struct file_id *, const struct stat *);
-static int		file_id_same(const struct file_id *,
-			    const struct stat *);
+static int		same_file(const struct stat *, const struct stat *);
 static int		fail(char *, size_t, const char *, const char *,
 			    int);
 static int		dir_open(struct store *, int *, char *, size_t);
@@ -98,26 +88,16 @@ static void		*store_thread(void *);
 static void		finish_batch(struct store *, struct store_waiter *,
 			    uint64_t, int, uint64_t, const char *);
 
-static void
-file_id_set(struct file_id *id, const struct stat *st)
-{
-	id->exists = 1;
-	id->dev = st->st_dev;
-	id->ino = st->st_ino;
-	id->size = st->st_size;
-	id->mtime = st->st_mtim;
-	id->ctime = st->st_ctim;
-}
-
+/* The same file, neither rewritten nor touched since `a` was taken. */
 static int
-file_id_same(const struct file_id *id, const struct stat *st)
+same_file(const struct stat *a, const struct stat *b)
 {
-	return id->exists && id->dev == st->st_dev && id->ino == st->st_ino &&
-	    id->size == st->st_size &&
-	    id->mtime.tv_sec == st->st_mtim.tv_sec &&
-	    id->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-	    id->ctime.tv_sec == st->st_ctim.tv_sec &&
-	    id->ctime.tv_nsec == st->st_ctim.tv_nsec;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /* "what: doing: strerror", like spawn-fcgi's messages.  Returns -1. */
@@ -273,7 +253,7 @@ file_load(struct store *s, int dirfd, char *errbuf, size_t errlen)
 	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1) {
 		if (errno == ENOENT) {
-			s->file.exists = 0;
+			s->file_exists = 0;
 			return loaded(s, 0);
 		}
 		if (errno == ELOOP) {
@@ -316,7 +296,8 @@ file_load(struct store *s, int dirfd, char *errbuf, size_t errlen)
 		    s->file_path, why);
 		return -1;
 	}
-	file_id_set(&s->file, &st);
+	s->file = st;
+	s->file_exists = 1;
 	return loaded(s, v);
 }
 
@@ -338,33 +319,31 @@ file_check(struct store *s, int dirfd, char *errbuf, size_t errlen)
 {
 	struct stat	st;
 	uint64_t	before;
+	int		was_loaded = s->loaded;
 
-	if (s->loaded) {
+	if (was_loaded) {
 		if (fstatat(dirfd, STORE_FILE_NAME, &st,
 		    AT_SYMLINK_NOFOLLOW) == 0) {
-			if (file_id_same(&s->file, &st))
+			if (s->file_exists && same_file(&s->file, &st))
 				return 0;
-		} else if (errno == ENOENT && !s->file.exists)
+		} else if (errno == ENOENT && !s->file_exists)
 			return 0;
 		else if (errno != ENOENT)
 			return fail(errbuf, errlen, s->file_path, "stat",
 			    errno);
-		s->loaded = 0;
-		pthread_mutex_lock(&s->lock);
-		before = s->count;
-		s->count_known = 0;
-		pthread_mutex_unlock(&s->lock);
-		if (file_load(s, dirfd, errbuf, errlen) == -1)
-			return -1;
+	}
+	s->loaded = 0;
+	pthread_mutex_lock(&s->lock);
+	before = s->count;
+	s->count_known = 0;
+	pthread_mutex_unlock(&s->lock);
+	if (file_load(s, dirfd, errbuf, errlen) == -1)
+		return -1;
+	if (was_loaded)
 		log_warn("store_file_changed", "%s was changed by another "
 		    "program: continuing from %llu (was %llu)", s->file_path,
 		    (unsigned long long)s->count, (unsigned long long)before);
-		return 0;
-	}
-	pthread_mutex_lock(&s->lock);
-	s->count_known = 0;
-	pthread_mutex_unlock(&s->lock);
-	return file_load(s, dirfd, errbuf, errlen);
+	return 0;
 }
 
 /*
@@ -485,7 +464,7 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 		leased = 0;
 	}
-	if (put_in_place(dirfd, s->file.exists) == -1) {
+	if (put_in_place(dirfd, s->file_exists) == -1) {
 		fail(errbuf, errlen, s->file_path, "rename over", errno);
 		goto undo;
 	}
@@ -502,7 +481,8 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 	}
 	if (close(fd) == -1)
 		return fail(errbuf, errlen, s->file_path, "close", errno);
-	file_id_set(&s->file, &st);
+	s->file = st;
+	s->file_exists = 1;
 	return 0;
 
 undo:
@@ -788,7 +768,7 @@ store_close(struct store *s)
 	 * dir_open(), which locks whatever the path names, so the last count
 	 * is in this one even if the path has changed since.
 	 */
-	if (!s->durable && s->loaded && s->file.exists && s->lockfd != -1) {
+	if (!s->durable && s->loaded && s->file_exists && s->lockfd != -1) {
 		fd = openat(s->lockfd, STORE_FILE_NAME,
 		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (fd == -1 || fsync(fd) == -1 || fsync(s->lockfd) == -1) {
