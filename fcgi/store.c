@@ -414,12 +414,10 @@ put_in_place(int dirfd, int file_exists)
 }
 
 /*
- * Replace the counter file with `value`: write the temp file, sync it,
- * exchange it with the counter file (renameat2 RENAME_EXCHANGE: the temp
- * name then holds the previous file, for the next update) or rename it
- * over a missing one, sync the directory (only with `sync`).  Until the
- * exchange the counter file is untouched, so every failure before it
- * leaves the old count in place.  *renamed tells whether the exchange or
+ * Replace the counter file with `value`: the temp file written, synced
+ * and put in place, then the directory synced (only with `sync`).  Until
+ * the exchange the counter file is untouched, so every failure before it
+ * leaves the old count in place; *renamed tells whether the exchange or
  * rename happened.
  *
  * The temp file's data is synced in both settings: a journal may commit
@@ -437,7 +435,7 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 	struct buf	b;
 	struct stat	st;
 	off_t		size;
-	int		fd, leased, saved;
+	int		fd, leased;
 
 	*renamed = 0;
 	buf_init(&b, text, sizeof(text));
@@ -448,17 +446,17 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 		return -1;
 	if (buf_write(&b, fd) == -1) {
 		fail(errbuf, errlen, s->dir, "write " STORE_TEMP_NAME, errno);
-		goto undo;
+		goto bad;
 	}
 	/* A reused file may be longer (an older count edited by hand). */
 	if (size > (off_t)b.len && ftruncate(fd, (off_t)b.len) == -1) {
 		fail(errbuf, errlen, s->dir, "truncate " STORE_TEMP_NAME,
 		    errno);
-		goto undo;
+		goto bad;
 	}
 	if (fdatasync(fd) == -1) {
 		fail(errbuf, errlen, s->dir, "sync " STORE_TEMP_NAME, errno);
-		goto undo;
+		goto bad;
 	}
 	if (leased) {
 		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
@@ -466,18 +464,16 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 	}
 	if (put_in_place(dirfd, s->file_exists) == -1) {
 		fail(errbuf, errlen, s->file_path, "rename over", errno);
-		goto undo;
+		goto bad;
 	}
 	*renamed = 1;
 	if (sync && fsync(dirfd) == -1) {
-		saved = errno;
-		close(fd);
-		return fail(errbuf, errlen, s->dir, "sync directory", saved);
+		fail(errbuf, errlen, s->dir, "sync directory", errno);
+		goto bad;
 	}
 	if (fstat(fd, &st) == -1) {
-		saved = errno;
-		close(fd);
-		return fail(errbuf, errlen, s->file_path, "stat", saved);
+		fail(errbuf, errlen, s->file_path, "stat", errno);
+		goto bad;
 	}
 	if (close(fd) == -1)
 		return fail(errbuf, errlen, s->file_path, "close", errno);
@@ -485,13 +481,11 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 	s->file_exists = 1;
 	return 0;
 
-undo:
-	/* The counter file is untouched; the temp file is rewritten next. */
-	saved = errno;
+bad:
+	/* The temp file is rewritten next; file_write() undoes an exchange. */
 	if (leased)
 		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 	close(fd);
-	errno = saved;
 	return -1;
 }
 
@@ -670,22 +664,17 @@ store_open(const char *dir, int durable, enum store_open_result *result,
     char *errbuf, size_t errlen)
 {
 	struct store	*s;
-	size_t		 n;
 	int		 dirfd;
 
 	*result = STORE_OPEN_OK;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	n = strlen(dir) + sizeof("/" STORE_FILE_NAME);
-	s->dir = strdup(dir);
-	s->file_path = malloc(n);
-	if (s->dir == NULL || s->file_path == NULL) {
+	if ((s->dir = strdup(dir)) == NULL || asprintf(&s->file_path,
+	    "%s/%s", dir, STORE_FILE_NAME) == -1) {
 		free(s->dir);
-		free(s->file_path);
 		free(s);
 		return NULL;
 	}
-	snprintf(s->file_path, n, "%s/%s", dir, STORE_FILE_NAME);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->work, NULL);
 	s->queue_tail = &s->queue;
