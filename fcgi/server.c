@@ -92,7 +92,6 @@ struct server {
 	int			 stopping;	/* atomic: all threads read */
 	int			 failed;	/* read after the join */
 	pthread_t		 thread;
-	int			 started;
 	pthread_mutex_t		 conns_lock;
 	struct conn		*conns;		/* every open connection */
 	/* The loop's own. */
@@ -125,7 +124,6 @@ static int	 peer_done(struct conn *);
 static void	 sweep(struct server *);
 static void	 conn_finished(struct exchange *);
 static void	 conn_free(struct conn *);
-static void	 set_read_timeout(int, unsigned);
 
 static int
 watch(struct server *s, int op, int fd, void *tag, uint32_t events)
@@ -136,17 +134,6 @@ watch(struct server *s, int op, int fd, void *tag, uint32_t events)
 	ev.events = events;
 	ev.data.ptr = tag;
 	return epoll_ctl(s->epoll_fd, op, fd, &ev);
-}
-
-static void
-set_read_timeout(int fd, unsigned seconds)
-{
-	struct timeval	tv = { .tv_sec = (time_t)seconds, .tv_usec = 0 };
-
-	/* Writes never block (record.c); only libfcgi's reads need it. */
-	if (seconds == 0)
-		return;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 /* The loop cannot go on: main() is told to stop, and exits 1. */
@@ -163,6 +150,7 @@ accept_ready(struct server *s, int burst)
 {
 	struct conn	*c;
 	struct pollfd	 pfd;
+	struct timeval	 tv = { .tv_sec = (time_t)s->io_timeout };
 	char		 e[128];
 	int		 fd, i;
 
@@ -189,7 +177,10 @@ accept_ready(struct server *s, int burst)
 			fail(s);
 			return;
 		}
-		set_read_timeout(fd, s->io_timeout);
+		/* Writes never block (record.c); only libfcgi's reads wait. */
+		if (s->io_timeout != 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+			    sizeof(tv));
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
 			close(fd);
 			break;
@@ -476,7 +467,6 @@ server_start(const struct app *app, int listen_fd, unsigned io_timeout,
 		server_free(s);
 		return NULL;
 	}
-	s->started = 1;
 	return s;
 }
 
@@ -493,9 +483,7 @@ server_stop(struct server *s)
 int
 server_wait(struct server *s)
 {
-	if (s->started)
-		pthread_join(s->thread, NULL);
-	s->started = 0;
+	pthread_join(s->thread, NULL);
 	return s->failed ? -1 : 0;
 }
 
