@@ -67,7 +67,7 @@ struct cluster {
 	char			 lookup_error[CLUSTER_ERROR_LEN];
 	struct cluster_waiter	*waiting;	/* the oldest first */
 	struct cluster_waiter	**waiting_tail;
-	struct cluster_view	*view;
+	struct cluster_view	 view;
 };
 
 /* One pod being asked for its /visits. */
@@ -86,7 +86,7 @@ struct ask {
 
 static void	*view_main(void *);
 static void	*lookup_main(void *);
-static int	 refresh(struct cluster *, struct addrinfo *,
+static void	 refresh(struct cluster *, struct addrinfo *,
 		    const char *lookup_error);
 static void	 answer_waiting(struct cluster *, long long since_ns,
 		    const char *err);
@@ -305,15 +305,13 @@ pod_cmp(const void *a, const void *b)
 	    ((const struct cluster_pod *)b)->name);
 }
 
-/*
- * Ask the pods that the lookup found and publish the new view: 0, or -1
- * when there was no memory for it.  Takes `res`.
- */
-static int
+/* Ask the pods that the lookup found, publish the new view; takes `res`. */
+static void
 refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 {
 	static struct ask	 asks[CLUSTER_MAX_PODS];	/* one thread */
-	struct cluster_view	*v, *old;
+	static struct cluster_view v;
+	struct cluster_view	*old = &c->view;
 	struct cluster_pod	*p;
 	struct addrinfo		*ai;
 	struct ifaddrs		*ifs = NULL;
@@ -322,15 +320,10 @@ refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 	unsigned		 i, j, n = 0;
 	int			 reqlen;
 
-	if ((v = calloc(1, sizeof(*v))) == NULL) {
-		if (res != NULL)
-			freeaddrinfo(res);
-		return -1;
-	}
-	v->refs = 1;
-	v->made_ns = clock_monotonic_ns();
-	snprintf(v->error, sizeof(v->error), "%s", lookup_error);
-	p = &v->pods[v->n++];
+	memset(&v, 0, sizeof(v));
+	v.made_ns = clock_monotonic_ns();
+	snprintf(v.error, sizeof(v.error), "%s", lookup_error);
+	p = &v.pods[v.n++];
 	snprintf(p->name, sizeof(p->name), "%s", c->hostname);
 	p->self = 1;
 
@@ -351,7 +344,7 @@ refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 		memset(&asks[n], 0, sizeof(asks[n]));
 		memcpy(&asks[n].sa, ai->ai_addr, ai->ai_addrlen);
 		asks[n].salen = ai->ai_addrlen;
-		asks[n].pod = &v->pods[v->n++];
+		asks[n].pod = &v.pods[v.n++];
 		getnameinfo(ai->ai_addr, ai->ai_addrlen, asks[n].pod->addr,
 		    sizeof(asks[n].pod->addr), NULL, 0, NI_NUMERICHOST);
 		n++;
@@ -368,8 +361,7 @@ refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 		reqlen = 0;
 	ask_all(asks, n, request, (size_t)reqlen);
 
-	/* Only this thread publishes: the view read here stays current. */
-	old = c->view;
+	/* Only this thread publishes: `old` stays current without the lock. */
 	for (i = 0; i < n; i++) {
 		p = asks[i].pod;
 		why = asks[i].error;
@@ -380,21 +372,18 @@ refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 		p->ok = why == NULL;
 		if (why != NULL)
 			snprintf(p->error, sizeof(p->error), "%s", why);
-		for (j = 0; name[0] == '\0' && old != NULL && j < old->n; j++)
+		for (j = 0; name[0] == '\0' && j < old->n; j++)
 			if (strcmp(old->pods[j].addr, p->addr) == 0)
 				snprintf(name, sizeof(name), "%s",
 				    old->pods[j].name);
 		snprintf(p->name, sizeof(p->name), "%s",
 		    name[0] != '\0' ? name : p->addr);
 	}
-	qsort(v->pods, v->n, sizeof(v->pods[0]), pod_cmp);
+	qsort(v.pods, v.n, sizeof(v.pods[0]), pod_cmp);
 
 	pthread_mutex_lock(&c->lock);
 	c->view = v;
 	pthread_mutex_unlock(&c->lock);
-	if (old != NULL)
-		cluster_release(c, old);
-	return 0;
 }
 
 /*
@@ -439,7 +428,6 @@ view_main(void *arg)
 	struct timespec	 until;
 	char		 error[CLUSTER_ERROR_LEN], late[CLUSTER_ERROR_LEN];
 	long long	 now, due;
-	int		 rc;
 
 	snprintf(late, sizeof(late), "%.40s: %s", c->service, LOOKUP_LATE);
 	pthread_mutex_lock(&c->lock);
@@ -450,10 +438,9 @@ view_main(void *arg)
 			snprintf(error, sizeof(error), "%s", c->lookup_error);
 			c->lookup = LOOKUP_IDLE;
 			pthread_mutex_unlock(&c->lock);
-			rc = refresh(c, found, error);
+			refresh(c, found, error);
 			pthread_mutex_lock(&c->lock);
-			answer_waiting(c, LLONG_MAX, rc == 0 ? NULL :
-			    "out of memory for a new view");
+			answer_waiting(c, LLONG_MAX, NULL);
 			continue;
 		}
 		if (c->waiting == NULL) {
@@ -529,8 +516,8 @@ cluster_ask(struct cluster *c, struct cluster_waiter *w)
 
 	pthread_mutex_lock(&c->lock);
 	w->since_ns = clock_monotonic_ns();
-	wait = !c->stopping && (c->view == NULL ||
-	    w->since_ns - c->view->made_ns >= REFRESH_NS);
+	wait = !c->stopping && (c->view.n == 0 ||
+	    w->since_ns - c->view.made_ns >= REFRESH_NS);
 	if (wait) {
 		w->next = NULL;
 		*c->waiting_tail = w;
@@ -543,36 +530,13 @@ cluster_ask(struct cluster *c, struct cluster_waiter *w)
 	return wait;
 }
 
-/*
- * The current view for one answer; the caller gives it back with
- * cluster_release().  The lock is held for a pointer and a count only.
- */
-const struct cluster_view *
-cluster_acquire(struct cluster *c)
-{
-	struct cluster_view	*v;
-
-	pthread_mutex_lock(&c->lock);
-	v = c->view;
-	if (v != NULL)
-		v->refs++;
-	pthread_mutex_unlock(&c->lock);
-	return v;
-}
-
+/* The current view, for one answer: a few KiB copied under the lock. */
 void
-cluster_release(struct cluster *c, const struct cluster_view *cv)
+cluster_copy_view(struct cluster *c, struct cluster_view *v)
 {
-	struct cluster_view	*v = (struct cluster_view *)cv;
-	unsigned		 left;
-
-	if (v == NULL)
-		return;
 	pthread_mutex_lock(&c->lock);
-	left = --v->refs;
+	*v = c->view;
 	pthread_mutex_unlock(&c->lock);
-	if (left == 0)
-		free(v);
 }
 
 /* Both threads; nothing is looked up or asked until a request waits. */
@@ -651,7 +615,6 @@ cluster_stop(struct cluster *c)
 	pthread_join(c->lookup_thread, NULL);
 	if (c->found != NULL)
 		freeaddrinfo(c->found);
-	cluster_release(c, c->view);
 	pthread_cond_destroy(&c->lookup_wake);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
