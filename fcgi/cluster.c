@@ -72,16 +72,13 @@ struct cluster {
 
 /* One pod being asked for its /visits. */
 struct ask {
-	struct sockaddr_storage	 sa;
-	socklen_t		 salen;
+	const struct addrinfo	*ai;
 	int			 fd;
 	int			 sending;
 	size_t			 sent;
 	size_t			 got;
 	char			 in[ANSWER_MAX];
-	const char		*error;
-	char			 error_storage[CLUSTER_ERROR_LEN];
-	struct cluster_pod	*pod;
+	struct cluster_pod	*pod;		/* its error: why it failed */
 };
 
 static void	*view_main(void *);
@@ -196,12 +193,11 @@ ask_fail(struct ask *k, const char *what, int errnum)
 {
 	char	e[128];
 
-	if (errnum != 0) {
-		snprintf(k->error_storage, sizeof(k->error_storage),
+	if (errnum != 0)
+		snprintf(k->pod->error, sizeof(k->pod->error),
 		    "%.20s: %.70s", what, errstr(errnum, e, sizeof(e)));
-		k->error = k->error_storage;
-	} else
-		k->error = what;
+	else
+		snprintf(k->pod->error, sizeof(k->pod->error), "%s", what);
 	if (k->fd != -1)
 		close(k->fd);
 	k->fd = -1;
@@ -261,15 +257,15 @@ ask_all(struct ask *asks, unsigned n, const char *request, size_t reqlen)
 	long long	 deadline, left;
 
 	for (i = 0; i < n; i++) {
-		asks[i].fd = socket(asks[i].sa.ss_family,
+		asks[i].fd = socket(asks[i].ai->ai_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		asks[i].sending = 1;
 		if (asks[i].fd == -1) {
 			ask_fail(&asks[i], "socket", errno);
 			continue;
 		}
-		if (connect(asks[i].fd, (struct sockaddr *)&asks[i].sa,
-		    asks[i].salen) == -1 && errno != EINPROGRESS)
+		if (connect(asks[i].fd, asks[i].ai->ai_addr,
+		    asks[i].ai->ai_addrlen) == -1 && errno != EINPROGRESS)
 			ask_fail(&asks[i], "connect", errno);
 	}
 	deadline = clock_monotonic_ns() + CLUSTER_DEADLINE_MS * NS_PER_MS;
@@ -330,20 +326,17 @@ refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 	if (res != NULL && getifaddrs(&ifs) == -1)
 		ifs = NULL;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (ai->ai_addrlen > sizeof(asks[0].sa) ||
-		    is_local(ifs, ai->ai_addr))
+		if (is_local(ifs, ai->ai_addr))
 			continue;
 		for (j = 0; j < n; j++)
-			if (same_addr((struct sockaddr *)&asks[j].sa,
-			    ai->ai_addr))
+			if (same_addr(asks[j].ai->ai_addr, ai->ai_addr))
 				break;
 		if (j < n)
 			continue;
 		if (n == CLUSTER_MAX_PODS - 1)
 			break;
 		memset(&asks[n], 0, sizeof(asks[n]));
-		memcpy(&asks[n].sa, ai->ai_addr, ai->ai_addrlen);
-		asks[n].salen = ai->ai_addrlen;
+		asks[n].ai = ai;
 		asks[n].pod = &v.pods[v.n++];
 		getnameinfo(ai->ai_addr, ai->ai_addrlen, asks[n].pod->addr,
 		    sizeof(asks[n].pod->addr), NULL, 0, NI_NUMERICHOST);
@@ -351,8 +344,6 @@ refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 	}
 	if (ifs != NULL)
 		freeifaddrs(ifs);
-	if (res != NULL)
-		freeaddrinfo(res);
 
 	reqlen = snprintf(request, sizeof(request),
 	    "GET /visits HTTP/1.0\r\nHost: %s\r\nUser-Agent: visits-fcgi\r\n"
@@ -360,18 +351,21 @@ refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 	if (reqlen < 0 || (size_t)reqlen >= sizeof(request))
 		reqlen = 0;
 	ask_all(asks, n, request, (size_t)reqlen);
+	if (res != NULL)
+		freeaddrinfo(res);
 
 	/* Only this thread publishes: `old` stays current without the lock. */
 	for (i = 0; i < n; i++) {
 		p = asks[i].pod;
-		why = asks[i].error;
 		name[0] = '\0';
-		if (why == NULL)
+		if (p->error[0] == '\0') {
 			why = cluster_parse_answer(asks[i].in, asks[i].got,
 			    &p->visits, name, sizeof(name));
-		p->ok = why == NULL;
-		if (why != NULL)
-			snprintf(p->error, sizeof(p->error), "%s", why);
+			if (why != NULL)
+				snprintf(p->error, sizeof(p->error), "%s",
+				    why);
+		}
+		p->ok = p->error[0] == '\0';
 		for (j = 0; name[0] == '\0' && j < old->n; j++)
 			if (strcmp(old->pods[j].addr, p->addr) == 0)
 				snprintf(name, sizeof(name), "%s",
