@@ -46,9 +46,8 @@
 
 enum lookup {
 	LOOKUP_IDLE,
-	LOOKUP_ASKED,		/* by the view's thread */
-	LOOKUP_RUNNING,		/* in getaddrinfo() */
-	LOOKUP_DONE		/* found and lookup_error are set */
+	LOOKUP_RUNNING,		/* its thread is in getaddrinfo() */
+	LOOKUP_DONE		/* found and lookup_error set; to be joined */
 };
 
 struct cluster {
@@ -56,10 +55,9 @@ struct cluster {
 	char			 port[8];
 	char			 hostname[CLUSTER_NAME_LEN];
 	pthread_t		 view_thread;
-	pthread_t		 lookup_thread;
+	pthread_t		 lookup_thread;	/* one for each lookup */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;		/* the view's thread */
-	pthread_cond_t		 lookup_wake;	/* the lookup's thread */
 	/* Under lock. */
 	int			 stopping;
 	enum lookup		 lookup;
@@ -421,12 +419,16 @@ view_main(void *arg)
 	struct addrinfo	*found;
 	struct timespec	 until;
 	char		 error[CLUSTER_ERROR_LEN], late[CLUSTER_ERROR_LEN];
+	char		 e[128];
 	long long	 now, due;
+	int		 rc;
 
 	snprintf(late, sizeof(late), "%.40s: %s", c->service, LOOKUP_LATE);
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {
 		if (c->lookup == LOOKUP_DONE) {
+			/* Its thread let go of the lock for the last time. */
+			pthread_join(c->lookup_thread, NULL);
 			found = c->found;
 			c->found = NULL;
 			snprintf(error, sizeof(error), "%s", c->lookup_error);
@@ -442,8 +444,15 @@ view_main(void *arg)
 			continue;
 		}
 		if (c->lookup == LOOKUP_IDLE) {
-			c->lookup = LOOKUP_ASKED;
-			pthread_cond_signal(&c->lookup_wake);
+			rc = pthread_create(&c->lookup_thread, NULL,
+			    lookup_main, c);
+			if (rc != 0) {
+				snprintf(error, sizeof(error), "no thread for "
+				    "the lookup: %s", errstr(rc, e, sizeof(e)));
+				answer_waiting(c, LLONG_MAX, error);
+				continue;
+			}
+			c->lookup = LOOKUP_RUNNING;
 		}
 		now = clock_monotonic_ns();
 		due = c->waiting->since_ns + LOOKUP_WAIT_NS;
@@ -460,40 +469,28 @@ view_main(void *arg)
 	return NULL;
 }
 
-/* The lookup's thread: getaddrinfo() when the view's thread asks. */
+/* A lookup's thread, started by the view's for one getaddrinfo(). */
 static void *
 lookup_main(void *arg)
 {
 	struct cluster	*c = arg;
-	struct addrinfo	 hints, *res;
-	char		 error[CLUSTER_ERROR_LEN], e[128];
+	struct addrinfo	 hints, *res = NULL;
+	char		 error[CLUSTER_ERROR_LEN] = "", e[128];
 	int		 rc;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(c->service, c->port, &hints, &res);
+	if (rc != 0)
+		snprintf(error, sizeof(error), "%.40s: %.50s", c->service,
+		    rc == EAI_SYSTEM ? errstr(errno, e, sizeof(e)) :
+		    gai_strerror(rc));
 	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		while (c->lookup != LOOKUP_ASKED && !c->stopping)
-			pthread_cond_wait(&c->lookup_wake, &c->lock);
-		if (c->stopping)
-			break;
-		c->lookup = LOOKUP_RUNNING;
-		pthread_mutex_unlock(&c->lock);
-		res = NULL;
-		error[0] = '\0';
-		rc = getaddrinfo(c->service, c->port, &hints, &res);
-		if (rc != 0)
-			snprintf(error, sizeof(error), "%.40s: %.50s",
-			    c->service, rc == EAI_SYSTEM ?
-			    errstr(errno, e, sizeof(e)) : gai_strerror(rc));
-		pthread_mutex_lock(&c->lock);
-		c->found = rc == 0 ? res : NULL;
-		snprintf(c->lookup_error, sizeof(c->lookup_error), "%s",
-		    error);
-		c->lookup = LOOKUP_DONE;
-		pthread_cond_signal(&c->wake);
-	}
+	c->found = rc == 0 ? res : NULL;
+	snprintf(c->lookup_error, sizeof(c->lookup_error), "%s", error);
+	c->lookup = LOOKUP_DONE;
+	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
@@ -533,7 +530,7 @@ cluster_copy_view(struct cluster *c, struct cluster_view *v)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Both threads; nothing is looked up or asked until a request waits. */
+/* The view's thread; no lookup, no pod asked until a request waits. */
 struct cluster *
 cluster_start(const char *service, unsigned port, const char *hostname,
     char *errbuf, size_t errlen)
@@ -556,22 +553,10 @@ cluster_start(const char *service, unsigned port, const char *hostname,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&c->lookup_wake, NULL);
-	rc = pthread_create(&c->lookup_thread, NULL, lookup_main, c);
-	if (rc == 0) {
-		rc = pthread_create(&c->view_thread, NULL, view_main, c);
-		if (rc != 0) {
-			pthread_mutex_lock(&c->lock);
-			c->stopping = 1;
-			pthread_cond_signal(&c->lookup_wake);
-			pthread_mutex_unlock(&c->lock);
-			pthread_join(c->lookup_thread, NULL);
-		}
-	}
+	rc = pthread_create(&c->view_thread, NULL, view_main, c);
 	if (rc != 0) {
 		snprintf(errbuf, errlen, "cluster view: pthread_create: %s",
 		    errstr(rc, e, sizeof(e)));
-		pthread_cond_destroy(&c->lookup_wake);
 		pthread_cond_destroy(&c->wake);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
@@ -590,26 +575,25 @@ cluster_start(const char *service, unsigned port, const char *hostname,
 void
 cluster_stop(struct cluster *c)
 {
-	int	resolving;
+	enum lookup	lookup;
 
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->lock);
-	c->stopping = 1;
+	c->stopping = 1;	/* from now on no lookup starts */
 	pthread_cond_signal(&c->wake);
-	pthread_cond_signal(&c->lookup_wake);
-	resolving = c->lookup == LOOKUP_RUNNING;
+	lookup = c->lookup;
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->view_thread, NULL);
-	if (resolving) {
+	if (lookup == LOOKUP_RUNNING) {
 		log_warn("cluster_stop_slow", "the lookup of %s is still "
 		    "running: not waiting for it", c->service);
 		return;
 	}
-	pthread_join(c->lookup_thread, NULL);
+	if (lookup == LOOKUP_DONE)
+		pthread_join(c->lookup_thread, NULL);
 	if (c->found != NULL)
 		freeaddrinfo(c->found);
-	pthread_cond_destroy(&c->lookup_wake);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
