@@ -119,7 +119,6 @@ static int	 watch(struct server *, int, int, void *, uint32_t);
 static enum arrival arrived(struct conn *);
 static void	 conn_ready(struct conn *);
 static void	 conn_serve(struct conn *);
-static void	 partial_add(struct conn *, long long);
 static int	 peer_done(struct conn *);
 static void	 sweep(struct server *);
 static void	 conn_finished(struct exchange *);
@@ -229,23 +228,38 @@ arrived(struct conn *c)
 	return ARRIVAL_BAD;
 }
 
-/* A connection has input: serve it once a whole request is there. */
+/*
+ * A connection has input (epoll says so, or the sweep asks again): serve
+ * it once a whole request is there.  Part of one waits on the partial
+ * list, off epoll (it would report the bytes again), until its deadline.
+ */
 static void
 conn_ready(struct conn *c)
 {
+	struct server	*s = c->server;
+	long long	 now;
+
 	switch (arrived(c)) {
 	case ARRIVAL_NOTHING:
-		(void)watch(c->server, EPOLL_CTL_MOD, c->x.fd, c,
+		(void)watch(s, EPOLL_CTL_MOD, c->x.fd, c,
 		    EPOLLIN | EPOLLONESHOT);
-		break;
-	case ARRIVAL_PARTIAL:
-		partial_add(c, clock_monotonic_ns());
 		break;
 	case ARRIVAL_WHOLE:
 		conn_serve(c);
 		break;
+	case ARRIVAL_PARTIAL:
+		now = clock_monotonic_ns();
+		if (c->deadline_ns == 0)
+			c->deadline_ns = s->io_timeout == 0 ? LLONG_MAX :
+			    now + (long long)s->io_timeout * 1000000000LL;
+		if (now < c->deadline_ns && !peer_done(c)) {
+			c->next_partial = s->partial;
+			s->partial = c;
+			break;
+		}
+		/* FALLTHROUGH */
 	case ARRIVAL_BAD:
-		conn_free(c);
+		conn_free(c);	/* closed, stalled, too large, junk */
 		break;
 	}
 }
@@ -278,29 +292,11 @@ peer_done(struct conn *c)
 	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-/* Part of a request: wait off epoll (it would report the bytes again). */
-static void
-partial_add(struct conn *c, long long now)
-{
-	struct server	*s = c->server;
-
-	if (c->deadline_ns == 0)
-		c->deadline_ns = s->io_timeout == 0 ? LLONG_MAX :
-		    now + (long long)s->io_timeout * 1000000000LL;
-	c->next_partial = s->partial;
-	s->partial = c;
-}
-
-/*
- * Peek at every partial request, at most every SWEEP_MS: serve the ones
- * that are whole now, drop the closed, stalled and oversized ones, keep
- * the rest.
- */
+/* Peek at every partial request again, at most every SWEEP_MS. */
 static void
 sweep(struct server *s)
 {
 	struct conn	*c, *next;
-	enum arrival	 state;
 	long long	 now = clock_monotonic_ns();
 
 	if (now < s->next_sweep_ns)
@@ -310,14 +306,7 @@ sweep(struct server *s)
 	s->partial = NULL;
 	for (; c != NULL; c = next) {
 		next = c->next_partial;
-		state = arrived(c);
-		if (state == ARRIVAL_PARTIAL && now < c->deadline_ns &&
-		    !peer_done(c))
-			partial_add(c, now);
-		else if (state == ARRIVAL_WHOLE)
-			conn_serve(c);
-		else
-			conn_free(c);	/* closed, stalled, too large, junk */
+		conn_ready(c);
 	}
 }
 
