@@ -1,20 +1,16 @@
 /*
- * store.c: the counter file, with atomic updates and group commit.
- *
- * The event loop queues waiters and goes on with other requests.  The store
- * thread takes the whole queue, writes count + n once (temp file, sync,
- * rename, directory sync), and completes every waiter with its own visit
- * number.  Visits that arrive during that write queue up for the next one,
- * so one sync serves every request in flight.
+ * store.c: the counter file, with atomic updates and group commit
+ * (store.h says how).
  *
  * Only the store thread touches the disk and the fields marked "store
  * thread only"; the fields under `lock` are what other threads read.
  *
- * Before every update the leader opens the data directory by path (so a
- * remount, a read-only bind mount or a replaced directory is seen at once),
- * checks that the directory is the one it locked, and that the counter file
- * is still the one it last wrote; a file changed by someone else is read
- * and checked again, and a file that is not a valid count stops counting.
+ * Before every update the store thread opens the data directory by path
+ * (so a remount, a read-only bind mount or a replaced directory is seen
+ * at once), checks that the directory is the one it locked, and that the
+ * counter file is still the one it last wrote; a file changed by someone
+ * else is read and checked again, and a file that is not a valid count
+ * stops counting.
  */
 #include "config.h"
 
