@@ -41,14 +41,9 @@ struct store {
 	int		 stopping;	/* under lock */
 	struct store_waiter *queue;	/* under lock */
 	struct store_waiter **queue_tail;
-	uint64_t	 count;		/* under lock: count in the file */
-	int		 count_known;	/* under lock */
-	int		 ready;		/* under lock */
+	struct store_stats stats;	/* under lock: store_stats() copies */
 	long long	 last_write_ns;	/* under lock, CLOCK_MONOTONIC */
 	char		 error[512];	/* under lock: why not ready */
-	uint64_t	 commits;	/* under lock */
-	uint64_t	 commit_visits;	/* under lock */
-	uint64_t	 errors;	/* under lock */
 
 	/* Store thread only. */
 	char		*dir;
@@ -303,8 +298,8 @@ loaded(struct store *s, uint64_t count)
 {
 	s->loaded = 1;
 	pthread_mutex_lock(&s->lock);
-	s->count = count;
-	s->count_known = 1;
+	s->stats.count = count;
+	s->stats.count_known = 1;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
@@ -330,15 +325,16 @@ file_check(struct store *s, int dirfd, char *errbuf, size_t errlen)
 	}
 	s->loaded = 0;
 	pthread_mutex_lock(&s->lock);
-	before = s->count;
-	s->count_known = 0;
+	before = s->stats.count;
+	s->stats.count_known = 0;
 	pthread_mutex_unlock(&s->lock);
 	if (file_load(s, dirfd, errbuf, errlen) == -1)
 		return -1;
 	if (was_loaded)
 		log_warn("store_file_changed", "%s was changed by another "
 		    "program: continuing from %llu (was %llu)", s->file_path,
-		    (unsigned long long)s->count, (unsigned long long)before);
+		    (unsigned long long)s->stats.count,
+		    (unsigned long long)before);
 	return 0;
 }
 
@@ -521,8 +517,8 @@ commit(struct store *s, uint64_t increment, uint64_t *newcount, char *errbuf,
 		return -1;
 	if (file_check(s, dirfd, errbuf, errlen) == -1)
 		goto out;
-	/* Only this thread changes s->count: reading it here is safe. */
-	value = s->count;
+	/* Only this thread changes s->stats.count: reading it here is safe. */
+	value = s->stats.count;
 	if (increment > UINT64_MAX - value) {
 		snprintf(errbuf, errlen, "%s: the count is at its maximum "
 		    "%llu", s->file_path, (unsigned long long)value);
@@ -546,7 +542,7 @@ finish_batch(struct store *s, struct store_waiter *batch, uint64_t increment,
 {
 	struct store_waiter	*w;
 	uint64_t		 running;
-	int			 was_ready = s->ready;
+	int			 was_ready = s->stats.ready;
 
 	if (rc == 0) {
 		running = newcount - increment;
@@ -555,13 +551,13 @@ finish_batch(struct store *s, struct store_waiter *batch, uint64_t increment,
 			w->count = w->increment ? running : newcount;
 			w->failed = 0;
 		}
-		s->count = newcount;
-		s->count_known = 1;
-		s->ready = 1;
+		s->stats.count = newcount;
+		s->stats.count_known = 1;
+		s->stats.ready = 1;
 		s->error[0] = '\0';
 		s->last_write_ns = clock_monotonic_ns();
-		s->commits++;
-		s->commit_visits += increment;
+		s->stats.commits++;
+		s->stats.commit_visits += increment;
 		if (!was_ready)
 			log_info("store_ready", "%s: counting from %llu",
 			    s->file_path, (unsigned long long)newcount);
@@ -569,9 +565,9 @@ finish_batch(struct store *s, struct store_waiter *batch, uint64_t increment,
 		/* Log a failure once, not once per refused request. */
 		if (was_ready || strcmp(s->error, err) != 0)
 			log_error("store_failed", "%s", err);
-		s->ready = 0;
+		s->stats.ready = 0;
 		snprintf(s->error, sizeof(s->error), "%s", err);
-		s->errors++;
+		s->stats.errors++;
 		for (w = batch; w != NULL; w = w->next)
 			w->failed = 1;
 	}
@@ -638,11 +634,11 @@ store_ask(struct store *s, enum store_ask ask, struct store_waiter *w)
 		return 0;
 	pthread_mutex_lock(&s->lock);
 	w->failed = 0;
-	w->count = s->count;
+	w->count = s->stats.count;
 	if (ask == STORE_COUNT)
-		known = s->count_known;
+		known = s->stats.count_known;
 	else if (ask == STORE_READY)
-		known = s->ready &&
+		known = s->stats.ready &&
 		    clock_monotonic_ns() - s->last_write_ns < READY_CACHE_NS;
 	if (!known) {
 		w->increment = ask == STORE_VISIT;
@@ -695,7 +691,7 @@ store_open(const char *dir, int durable, enum store_open_result *result,
 		if (file_load(s, dirfd, errbuf, errlen) == 0) {
 			errbuf[0] = '\0';
 			log_info("store_loaded", "%s: count %llu, %s",
-			    s->file_path, (unsigned long long)s->count,
+			    s->file_path, (unsigned long long)s->stats.count,
 			    durable ? "durable" : "not durable");
 		}
 		close(dirfd);
@@ -718,12 +714,7 @@ void
 store_stats(struct store *s, struct store_stats *st)
 {
 	pthread_mutex_lock(&s->lock);
-	st->count = s->count;
-	st->ready = s->ready;
-	st->commits = s->commits;
-	st->commit_visits = s->commit_visits;
-	st->errors = s->errors;
-	st->count_known = s->count_known;
+	*st = s->stats;
 	pthread_mutex_unlock(&s->lock);
 }
 
