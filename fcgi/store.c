@@ -549,7 +549,6 @@ finish_batch(struct store *s, struct store_waiter *batch, uint64_t increment,
 		for (w = batch; w != NULL; w = w->next) {
 			running += w->increment;
 			w->count = w->increment ? running : newcount;
-			w->failed = 0;
 		}
 		s->stats.count = newcount;
 		s->stats.count_known = 1;
@@ -568,8 +567,6 @@ finish_batch(struct store *s, struct store_waiter *batch, uint64_t increment,
 		s->stats.ready = 0;
 		snprintf(s->error, sizeof(s->error), "%s", err);
 		s->stats.errors++;
-		for (w = batch; w != NULL; w = w->next)
-			w->failed = 1;
 	}
 }
 
@@ -633,7 +630,6 @@ store_ask(struct store *s, enum store_ask ask, struct store_waiter *w)
 	if (ask == STORE_NOTHING)
 		return 0;
 	pthread_mutex_lock(&s->lock);
-	w->failed = 0;
 	w->count = s->stats.count;
 	if (ask == STORE_COUNT)
 		known = s->stats.count_known;

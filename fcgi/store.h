@@ -40,12 +40,11 @@ enum store_ask {
 /*
  * A request waiting for the file: a visit (increment 1) or a check that
  * reads or writes the count again (increment 0).  done() runs on the
- * store thread once the file says so or failed; `err` is valid only
- * during the call.
+ * store thread once the file says so (err NULL) or failed (err says
+ * why); `err` is valid only during the call.
  */
 struct store_waiter {
 	unsigned		 increment;
-	int			 failed;
 	uint64_t		 count;
 	void			(*done)(struct store_waiter *, const char *err);
 	struct store_waiter	*next;
