@@ -100,14 +100,6 @@ struct server {
 	unsigned char		*peeked;	/* PEEK_MAX bytes */
 };
 
-/* What a peek at a connection found. */
-enum arrival {
-	ARRIVAL_NOTHING,	/* no bytes after all */
-	ARRIVAL_PARTIAL,	/* part of a request: wait for the rest */
-	ARRIVAL_WHOLE,		/* a whole request: serve it */
-	ARRIVAL_BAD		/* closed, an error, junk, or too large */
-};
-
 /* epoll tags for the descriptors that are not connections. */
 static char	listen_tag, wake_tag;
 
@@ -116,7 +108,6 @@ static void	 fail(struct server *);
 static long long stop_begin(struct server *);
 static void	 accept_ready(struct server *, int);
 static int	 watch(struct server *, int, int, void *, uint32_t);
-static enum arrival arrived(struct conn *);
 static void	 conn_ready(struct conn *);
 static void	 conn_serve(struct conn *);
 static int	 peer_done(struct conn *);
@@ -203,51 +194,37 @@ accept_ready(struct server *s, int burst)
 	}
 }
 
-/* What has arrived on the connection, left in place by the peek. */
-static enum arrival
-arrived(struct conn *c)
-{
-	unsigned char	*buf = c->server->peeked;
-	ssize_t		 n;
-
-	do
-		n = recv(c->x.fd, buf, PEEK_MAX, MSG_PEEK | MSG_DONTWAIT);
-	while (n == -1 && errno == EINTR);
-	if (n == -1 && errno == EAGAIN)
-		return ARRIVAL_NOTHING;
-	if (n <= 0)
-		return ARRIVAL_BAD;
-	switch (record_request_state(buf, (size_t)n)) {
-	case RECORD_COMPLETE:
-		return ARRIVAL_WHOLE;
-	case RECORD_INCOMPLETE:
-		return n < PEEK_MAX ? ARRIVAL_PARTIAL : ARRIVAL_BAD;
-	case RECORD_INVALID:
-		break;
-	}
-	return ARRIVAL_BAD;
-}
-
 /*
- * A connection has input (epoll says so, or the sweep asks again): serve
- * it once a whole request is there.  Part of one waits on the partial
- * list, off epoll (it would report the bytes again), until its deadline.
+ * A connection has input (epoll says so, or the sweep asks again): peek
+ * at it, and serve it once a whole request is there.  Part of one waits
+ * on the partial list, off epoll (it would report the bytes again), until
+ * its deadline.
  */
 static void
 conn_ready(struct conn *c)
 {
-	struct server	*s = c->server;
-	long long	 now;
+	struct server		*s = c->server;
+	enum record_state	 state = RECORD_INVALID;
+	long long		 now;
+	ssize_t			 n;
 
-	switch (arrived(c)) {
-	case ARRIVAL_NOTHING:
+	do
+		n = recv(c->x.fd, s->peeked, PEEK_MAX,
+		    MSG_PEEK | MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN) {
+		/* No bytes after all. */
 		(void)watch(s, EPOLL_CTL_MOD, c->x.fd, c,
 		    EPOLLIN | EPOLLONESHOT);
-		break;
-	case ARRIVAL_WHOLE:
+		return;
+	}
+	if (n > 0)
+		state = record_request_state(s->peeked, (size_t)n);
+	if (state == RECORD_COMPLETE) {
 		conn_serve(c);
-		break;
-	case ARRIVAL_PARTIAL:
+		return;
+	}
+	if (state == RECORD_INCOMPLETE && n < PEEK_MAX) {
 		now = clock_monotonic_ns();
 		if (c->deadline_ns == 0)
 			c->deadline_ns = s->io_timeout == 0 ? LLONG_MAX :
@@ -255,13 +232,10 @@ conn_ready(struct conn *c)
 		if (now < c->deadline_ns && !peer_done(c)) {
 			c->next_partial = s->partial;
 			s->partial = c;
-			break;
+			return;
 		}
-		/* FALLTHROUGH */
-	case ARRIVAL_BAD:
-		conn_free(c);	/* closed, stalled, too large, junk */
-		break;
 	}
+	conn_free(c);	/* closed, an error, junk, too large or stalled */
 }
 
 /* A whole request is there: libfcgi reads it without blocking. */
