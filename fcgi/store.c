@@ -156,11 +156,10 @@ store_parse_count(const char *text, size_t len, uint64_t *out, char *why,
 }
 
 /*
- * Open the data directory by its path (-1 on error, -2 when another
- * process holds it).  The first time, and whenever the
- * path now names another directory, lock it (flock on the directory itself,
- * which works on a read-only mount too) so that two processes never write
- * the same counter.
+ * Open the data directory by its path (-1 on error, -2 when another process
+ * holds it).  The first time, and whenever the path now names another
+ * directory, lock it (flock on the directory itself, which works on a
+ * read-only mount too) so that two processes never write the same counter.
  */
 static int
 dir_open(struct store *s, int *dirfd, char *errbuf, size_t errlen)
