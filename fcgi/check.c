@@ -125,18 +125,15 @@ check_socket(const char *path, char *errbuf, size_t errlen)
 		what = "send";
 		goto fail;
 	}
+	what = "no answer";
 	while (!ended) {
 		if (transfer(fd, (unsigned char *)&hdr, sizeof(hdr), POLLIN,
-		    deadline_ns) == -1) {
-			what = "no answer";
+		    deadline_ns) == -1)
 			goto fail;
-		}
 		clen = (size_t)hdr.contentLengthB1 << 8 | hdr.contentLengthB0;
 		if (transfer(fd, content, clen + hdr.paddingLength, POLLIN,
-		    deadline_ns) == -1) {
-			what = "no answer";
+		    deadline_ns) == -1)
 			goto fail;
-		}
 		if (hdr.type == FCGI_STDOUT && hlen < sizeof(head) - 1) {
 			n = clen < sizeof(head) - 1 - hlen ?
 			    clen : sizeof(head) - 1 - hlen;
