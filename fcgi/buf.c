@@ -81,37 +81,24 @@ buf_put_u64(struct buf *b, uint64_t v)
 void
 buf_put_json_string(struct buf *b, const char *s)
 {
+	static const char *const esc[128] = {
+		['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n",
+		['\r'] = "\\r", ['\t'] = "\\t"
+	};
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p;
-	char	esc[6];
+	char	u[7] = "\\u00";
 
 	buf_append(b, "\"", 1);
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		switch (*p) {
-		case '"':
-			buf_append(b, "\\\"", 2);
-			break;
-		case '\\':
-			buf_append(b, "\\\\", 2);
-			break;
-		case '\n':
-			buf_append(b, "\\n", 2);
-			break;
-		case '\r':
-			buf_append(b, "\\r", 2);
-			break;
-		case '\t':
-			buf_append(b, "\\t", 2);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				memcpy(esc, "\\u00", 4);
-				esc[4] = hex[*p >> 4];
-				esc[5] = hex[*p & 0xf];
-				buf_append(b, esc, 6);
-			} else
-				buf_append(b, (const char *)p, 1);
-		}
+		if (*p < 128 && esc[*p] != NULL)
+			buf_puts(b, esc[*p]);
+		else if (*p < 0x20 || *p == 0x7f) {
+			u[4] = hex[*p >> 4];
+			u[5] = hex[*p & 0xf];
+			buf_append(b, u, 6);
+		} else
+			buf_append(b, (const char *)p, 1);
 	}
 	buf_append(b, "\"", 1);
 }
@@ -119,26 +106,17 @@ buf_put_json_string(struct buf *b, const char *s)
 void
 buf_put_html(struct buf *b, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '<':
-			buf_puts(b, "&lt;");
-			break;
-		case '>':
-			buf_puts(b, "&gt;");
-			break;
-		case '&':
-			buf_puts(b, "&amp;");
-			break;
-		case '"':
-			buf_puts(b, "&quot;");
-			break;
-		case '\'':
-			buf_puts(b, "&#39;");
-			break;
-		default:
-			buf_append(b, s, 1);
-		}
+	static const char *const entity[128] = {
+		['<'] = "&lt;", ['>'] = "&gt;", ['&'] = "&amp;",
+		['"'] = "&quot;", ['\''] = "&#39;"
+	};
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 128 && entity[*p] != NULL)
+			buf_puts(b, entity[*p]);
+		else
+			buf_append(b, (const char *)p, 1);
 	}
 }
 

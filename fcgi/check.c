@@ -29,45 +29,29 @@
 #define CHECK_HEAD_SIZE		512	/* the status line is the first */
 #define NS_PER_MS		1000000LL
 
-static int	wait_fd(int, short, long long);
 static int	transfer(int, unsigned char *, size_t, short, long long);
-
-/* 0: fd is ready for `events`; -1: errno (ETIMEDOUT at the deadline). */
-static int
-wait_fd(int fd, short events, long long deadline_ns)
-{
-	struct pollfd	pfd;
-	long long	left;
-	int		n;
-
-	pfd.fd = fd;
-	pfd.events = events;
-	for (;;) {
-		left = (deadline_ns - clock_monotonic_ns()) / NS_PER_MS;
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		n = poll(&pfd, 1, (int)left);
-		if (n > 0)
-			return 0;
-		if (n == -1 && errno != EINTR)
-			return -1;
-	}
-}
 
 /*
  * All `len` bytes sent (events POLLOUT) or received (POLLIN) before the
- * deadline; -1 with errno 0 if the program closed the connection first.
+ * deadline; -1 with errno ETIMEDOUT at the deadline, or with errno 0 if
+ * the program closed the connection first.
  */
 static int
 transfer(int fd, unsigned char *p, size_t len, short events,
     long long deadline_ns)
 {
-	ssize_t	n;
+	struct pollfd	pfd = { .fd = fd, .events = events };
+	long long	left;
+	ssize_t		n;
 
 	while (len > 0) {
-		if (wait_fd(fd, events, deadline_ns) == -1)
+		left = (deadline_ns - clock_monotonic_ns()) / NS_PER_MS;
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		/* Not ready yet, or a signal: send() or recv() says EAGAIN. */
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
 			return -1;
 		if (events == POLLOUT)
 			n = send(fd, p, len, MSG_NOSIGNAL);
@@ -141,18 +125,15 @@ check_socket(const char *path, char *errbuf, size_t errlen)
 		what = "send";
 		goto fail;
 	}
+	what = "no answer";
 	while (!ended) {
 		if (transfer(fd, (unsigned char *)&hdr, sizeof(hdr), POLLIN,
-		    deadline_ns) == -1) {
-			what = "no answer";
+		    deadline_ns) == -1)
 			goto fail;
-		}
 		clen = (size_t)hdr.contentLengthB1 << 8 | hdr.contentLengthB0;
 		if (transfer(fd, content, clen + hdr.paddingLength, POLLIN,
-		    deadline_ns) == -1) {
-			what = "no answer";
+		    deadline_ns) == -1)
 			goto fail;
-		}
 		if (hdr.type == FCGI_STDOUT && hlen < sizeof(head) - 1) {
 			n = clen < sizeof(head) - 1 - hlen ?
 			    clen : sizeof(head) - 1 - hlen;

@@ -3,8 +3,8 @@
  *
  * glibc silently falls back to UTC for a zone name it cannot find, which
  * would show a wrong "Moscow time" with no error anywhere.  So a zone name
- * must exist in the zoneinfo database; a POSIX TZ string (one with a digit,
- * such as "MSK-3") needs no database and is taken as it is.
+ * must exist in the zoneinfo database; a POSIX TZ string (one with a digit
+ * and no slash, such as "MSK-3") needs no database and is taken as it is.
  */
 #include "config.h"
 
@@ -14,15 +14,6 @@
 #include <sys/stat.h>
 
 #include "clock.h"
-
-static int	zone_is_posix_string(const char *);
-
-static int
-zone_is_posix_string(const char *zone)
-{
-	return strpbrk(zone, "0123456789") != NULL && zone[0] != '/' &&
-	    strchr(zone, '/') == NULL;
-}
 
 int
 clock_set_zone(const char *zone, char *errbuf, size_t errlen)
@@ -36,7 +27,8 @@ clock_set_zone(const char *zone, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "time zone '%s' is not valid", zone);
 		return -1;
 	}
-	if (!zone_is_posix_string(name)) {
+	/* Not a POSIX TZ string: a zone name, a file of the database. */
+	if (strpbrk(name, "0123456789") == NULL || strchr(name, '/') != NULL) {
 		if (name[0] == '/')
 			snprintf(path, sizeof(path), "%s", name);
 		else {

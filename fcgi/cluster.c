@@ -46,9 +46,8 @@
 
 enum lookup {
 	LOOKUP_IDLE,
-	LOOKUP_ASKED,		/* by the view's thread */
-	LOOKUP_RUNNING,		/* in getaddrinfo() */
-	LOOKUP_DONE		/* found and lookup_error are set */
+	LOOKUP_RUNNING,		/* its thread is in getaddrinfo() */
+	LOOKUP_DONE		/* found and lookup_error set; to be joined */
 };
 
 struct cluster {
@@ -56,10 +55,9 @@ struct cluster {
 	char			 port[8];
 	char			 hostname[CLUSTER_NAME_LEN];
 	pthread_t		 view_thread;
-	pthread_t		 lookup_thread;
+	pthread_t		 lookup_thread;	/* one for each lookup */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;		/* the view's thread */
-	pthread_cond_t		 lookup_wake;	/* the lookup's thread */
 	/* Under lock. */
 	int			 stopping;
 	enum lookup		 lookup;
@@ -67,26 +65,23 @@ struct cluster {
 	char			 lookup_error[CLUSTER_ERROR_LEN];
 	struct cluster_waiter	*waiting;	/* the oldest first */
 	struct cluster_waiter	**waiting_tail;
-	struct cluster_view	*view;
+	struct cluster_view	 view;
 };
 
 /* One pod being asked for its /visits. */
 struct ask {
-	struct sockaddr_storage	 sa;
-	socklen_t		 salen;
+	const struct addrinfo	*ai;
 	int			 fd;
 	int			 sending;
 	size_t			 sent;
 	size_t			 got;
 	char			 in[ANSWER_MAX];
-	const char		*error;
-	char			 error_storage[CLUSTER_ERROR_LEN];
-	struct cluster_pod	*pod;
+	struct cluster_pod	*pod;		/* its error: why it failed */
 };
 
 static void	*view_main(void *);
 static void	*lookup_main(void *);
-static int	 refresh(struct cluster *, struct addrinfo *,
+static void	 refresh(struct cluster *, struct addrinfo *,
 		    const char *lookup_error);
 static void	 answer_waiting(struct cluster *, long long since_ns,
 		    const char *err);
@@ -196,12 +191,11 @@ ask_fail(struct ask *k, const char *what, int errnum)
 {
 	char	e[128];
 
-	if (errnum != 0) {
-		snprintf(k->error_storage, sizeof(k->error_storage),
+	if (errnum != 0)
+		snprintf(k->pod->error, sizeof(k->pod->error),
 		    "%.20s: %.70s", what, errstr(errnum, e, sizeof(e)));
-		k->error = k->error_storage;
-	} else
-		k->error = what;
+	else
+		snprintf(k->pod->error, sizeof(k->pod->error), "%s", what);
 	if (k->fd != -1)
 		close(k->fd);
 	k->fd = -1;
@@ -261,15 +255,15 @@ ask_all(struct ask *asks, unsigned n, const char *request, size_t reqlen)
 	long long	 deadline, left;
 
 	for (i = 0; i < n; i++) {
-		asks[i].fd = socket(asks[i].sa.ss_family,
+		asks[i].fd = socket(asks[i].ai->ai_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		asks[i].sending = 1;
 		if (asks[i].fd == -1) {
 			ask_fail(&asks[i], "socket", errno);
 			continue;
 		}
-		if (connect(asks[i].fd, (struct sockaddr *)&asks[i].sa,
-		    asks[i].salen) == -1 && errno != EINPROGRESS)
+		if (connect(asks[i].fd, asks[i].ai->ai_addr,
+		    asks[i].ai->ai_addrlen) == -1 && errno != EINPROGRESS)
 			ask_fail(&asks[i], "connect", errno);
 	}
 	deadline = clock_monotonic_ns() + CLUSTER_DEADLINE_MS * NS_PER_MS;
@@ -305,15 +299,13 @@ pod_cmp(const void *a, const void *b)
 	    ((const struct cluster_pod *)b)->name);
 }
 
-/*
- * Ask the pods that the lookup found and publish the new view: 0, or -1
- * when there was no memory for it.  Takes `res`.
- */
-static int
+/* Ask the pods that the lookup found, publish the new view; takes `res`. */
+static void
 refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 {
 	static struct ask	 asks[CLUSTER_MAX_PODS];	/* one thread */
-	struct cluster_view	*v, *old;
+	static struct cluster_view v;
+	struct cluster_view	*old = &c->view;
 	struct cluster_pod	*p;
 	struct addrinfo		*ai;
 	struct ifaddrs		*ifs = NULL;
@@ -322,44 +314,34 @@ refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 	unsigned		 i, j, n = 0;
 	int			 reqlen;
 
-	if ((v = calloc(1, sizeof(*v))) == NULL) {
-		if (res != NULL)
-			freeaddrinfo(res);
-		return -1;
-	}
-	v->refs = 1;
-	v->made_ns = clock_monotonic_ns();
-	snprintf(v->error, sizeof(v->error), "%s", lookup_error);
-	p = &v->pods[v->n++];
+	memset(&v, 0, sizeof(v));
+	v.made_ns = clock_monotonic_ns();
+	snprintf(v.error, sizeof(v.error), "%s", lookup_error);
+	p = &v.pods[v.n++];
 	snprintf(p->name, sizeof(p->name), "%s", c->hostname);
 	p->self = 1;
 
 	if (res != NULL && getifaddrs(&ifs) == -1)
 		ifs = NULL;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (ai->ai_addrlen > sizeof(asks[0].sa) ||
-		    is_local(ifs, ai->ai_addr))
+		if (is_local(ifs, ai->ai_addr))
 			continue;
 		for (j = 0; j < n; j++)
-			if (same_addr((struct sockaddr *)&asks[j].sa,
-			    ai->ai_addr))
+			if (same_addr(asks[j].ai->ai_addr, ai->ai_addr))
 				break;
 		if (j < n)
 			continue;
 		if (n == CLUSTER_MAX_PODS - 1)
 			break;
 		memset(&asks[n], 0, sizeof(asks[n]));
-		memcpy(&asks[n].sa, ai->ai_addr, ai->ai_addrlen);
-		asks[n].salen = ai->ai_addrlen;
-		asks[n].pod = &v->pods[v->n++];
+		asks[n].ai = ai;
+		asks[n].pod = &v.pods[v.n++];
 		getnameinfo(ai->ai_addr, ai->ai_addrlen, asks[n].pod->addr,
 		    sizeof(asks[n].pod->addr), NULL, 0, NI_NUMERICHOST);
 		n++;
 	}
 	if (ifs != NULL)
 		freeifaddrs(ifs);
-	if (res != NULL)
-		freeaddrinfo(res);
 
 	reqlen = snprintf(request, sizeof(request),
 	    "GET /visits HTTP/1.0\r\nHost: %s\r\nUser-Agent: visits-fcgi\r\n"
@@ -367,34 +349,33 @@ refresh(struct cluster *c, struct addrinfo *res, const char *lookup_error)
 	if (reqlen < 0 || (size_t)reqlen >= sizeof(request))
 		reqlen = 0;
 	ask_all(asks, n, request, (size_t)reqlen);
+	if (res != NULL)
+		freeaddrinfo(res);
 
-	/* Only this thread publishes: the view read here stays current. */
-	old = c->view;
+	/* Only this thread publishes: `old` stays current without the lock. */
 	for (i = 0; i < n; i++) {
 		p = asks[i].pod;
-		why = asks[i].error;
 		name[0] = '\0';
-		if (why == NULL)
+		if (p->error[0] == '\0') {
 			why = cluster_parse_answer(asks[i].in, asks[i].got,
 			    &p->visits, name, sizeof(name));
-		p->ok = why == NULL;
-		if (why != NULL)
-			snprintf(p->error, sizeof(p->error), "%s", why);
-		for (j = 0; name[0] == '\0' && old != NULL && j < old->n; j++)
+			if (why != NULL)
+				snprintf(p->error, sizeof(p->error), "%s",
+				    why);
+		}
+		p->ok = p->error[0] == '\0';
+		for (j = 0; name[0] == '\0' && j < old->n; j++)
 			if (strcmp(old->pods[j].addr, p->addr) == 0)
 				snprintf(name, sizeof(name), "%s",
 				    old->pods[j].name);
 		snprintf(p->name, sizeof(p->name), "%s",
 		    name[0] != '\0' ? name : p->addr);
 	}
-	qsort(v->pods, v->n, sizeof(v->pods[0]), pod_cmp);
+	qsort(v.pods, v.n, sizeof(v.pods[0]), pod_cmp);
 
 	pthread_mutex_lock(&c->lock);
 	c->view = v;
 	pthread_mutex_unlock(&c->lock);
-	if (old != NULL)
-		cluster_release(c, old);
-	return 0;
 }
 
 /*
@@ -438,6 +419,7 @@ view_main(void *arg)
 	struct addrinfo	*found;
 	struct timespec	 until;
 	char		 error[CLUSTER_ERROR_LEN], late[CLUSTER_ERROR_LEN];
+	char		 e[128];
 	long long	 now, due;
 	int		 rc;
 
@@ -445,15 +427,16 @@ view_main(void *arg)
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {
 		if (c->lookup == LOOKUP_DONE) {
+			/* Its thread let go of the lock for the last time. */
+			pthread_join(c->lookup_thread, NULL);
 			found = c->found;
 			c->found = NULL;
 			snprintf(error, sizeof(error), "%s", c->lookup_error);
 			c->lookup = LOOKUP_IDLE;
 			pthread_mutex_unlock(&c->lock);
-			rc = refresh(c, found, error);
+			refresh(c, found, error);
 			pthread_mutex_lock(&c->lock);
-			answer_waiting(c, LLONG_MAX, rc == 0 ? NULL :
-			    "out of memory for a new view");
+			answer_waiting(c, LLONG_MAX, NULL);
 			continue;
 		}
 		if (c->waiting == NULL) {
@@ -461,8 +444,15 @@ view_main(void *arg)
 			continue;
 		}
 		if (c->lookup == LOOKUP_IDLE) {
-			c->lookup = LOOKUP_ASKED;
-			pthread_cond_signal(&c->lookup_wake);
+			rc = pthread_create(&c->lookup_thread, NULL,
+			    lookup_main, c);
+			if (rc != 0) {
+				snprintf(error, sizeof(error), "no thread for "
+				    "the lookup: %s", errstr(rc, e, sizeof(e)));
+				answer_waiting(c, LLONG_MAX, error);
+				continue;
+			}
+			c->lookup = LOOKUP_RUNNING;
 		}
 		now = clock_monotonic_ns();
 		due = c->waiting->since_ns + LOOKUP_WAIT_NS;
@@ -479,40 +469,28 @@ view_main(void *arg)
 	return NULL;
 }
 
-/* The lookup's thread: getaddrinfo() when the view's thread asks. */
+/* A lookup's thread, started by the view's for one getaddrinfo(). */
 static void *
 lookup_main(void *arg)
 {
 	struct cluster	*c = arg;
-	struct addrinfo	 hints, *res;
-	char		 error[CLUSTER_ERROR_LEN], e[128];
+	struct addrinfo	 hints, *res = NULL;
+	char		 error[CLUSTER_ERROR_LEN] = "", e[128];
 	int		 rc;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(c->service, c->port, &hints, &res);
+	if (rc != 0)
+		snprintf(error, sizeof(error), "%.40s: %.50s", c->service,
+		    rc == EAI_SYSTEM ? errstr(errno, e, sizeof(e)) :
+		    gai_strerror(rc));
 	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		while (c->lookup != LOOKUP_ASKED && !c->stopping)
-			pthread_cond_wait(&c->lookup_wake, &c->lock);
-		if (c->stopping)
-			break;
-		c->lookup = LOOKUP_RUNNING;
-		pthread_mutex_unlock(&c->lock);
-		res = NULL;
-		error[0] = '\0';
-		rc = getaddrinfo(c->service, c->port, &hints, &res);
-		if (rc != 0)
-			snprintf(error, sizeof(error), "%.40s: %.50s",
-			    c->service, rc == EAI_SYSTEM ?
-			    errstr(errno, e, sizeof(e)) : gai_strerror(rc));
-		pthread_mutex_lock(&c->lock);
-		c->found = rc == 0 ? res : NULL;
-		snprintf(c->lookup_error, sizeof(c->lookup_error), "%s",
-		    error);
-		c->lookup = LOOKUP_DONE;
-		pthread_cond_signal(&c->wake);
-	}
+	c->found = rc == 0 ? res : NULL;
+	snprintf(c->lookup_error, sizeof(c->lookup_error), "%s", error);
+	c->lookup = LOOKUP_DONE;
+	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
@@ -529,8 +507,8 @@ cluster_ask(struct cluster *c, struct cluster_waiter *w)
 
 	pthread_mutex_lock(&c->lock);
 	w->since_ns = clock_monotonic_ns();
-	wait = !c->stopping && (c->view == NULL ||
-	    w->since_ns - c->view->made_ns >= REFRESH_NS);
+	wait = !c->stopping && (c->view.n == 0 ||
+	    w->since_ns - c->view.made_ns >= REFRESH_NS);
 	if (wait) {
 		w->next = NULL;
 		*c->waiting_tail = w;
@@ -543,39 +521,16 @@ cluster_ask(struct cluster *c, struct cluster_waiter *w)
 	return wait;
 }
 
-/*
- * The current view for one answer; the caller gives it back with
- * cluster_release().  The lock is held for a pointer and a count only.
- */
-const struct cluster_view *
-cluster_acquire(struct cluster *c)
-{
-	struct cluster_view	*v;
-
-	pthread_mutex_lock(&c->lock);
-	v = c->view;
-	if (v != NULL)
-		v->refs++;
-	pthread_mutex_unlock(&c->lock);
-	return v;
-}
-
+/* The current view, for one answer: a few KiB copied under the lock. */
 void
-cluster_release(struct cluster *c, const struct cluster_view *cv)
+cluster_copy_view(struct cluster *c, struct cluster_view *v)
 {
-	struct cluster_view	*v = (struct cluster_view *)cv;
-	unsigned		 left;
-
-	if (v == NULL)
-		return;
 	pthread_mutex_lock(&c->lock);
-	left = --v->refs;
+	*v = c->view;
 	pthread_mutex_unlock(&c->lock);
-	if (left == 0)
-		free(v);
 }
 
-/* Both threads; nothing is looked up or asked until a request waits. */
+/* The view's thread; no lookup, no pod asked until a request waits. */
 struct cluster *
 cluster_start(const char *service, unsigned port, const char *hostname,
     char *errbuf, size_t errlen)
@@ -598,22 +553,10 @@ cluster_start(const char *service, unsigned port, const char *hostname,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&c->lookup_wake, NULL);
-	rc = pthread_create(&c->lookup_thread, NULL, lookup_main, c);
-	if (rc == 0) {
-		rc = pthread_create(&c->view_thread, NULL, view_main, c);
-		if (rc != 0) {
-			pthread_mutex_lock(&c->lock);
-			c->stopping = 1;
-			pthread_cond_signal(&c->lookup_wake);
-			pthread_mutex_unlock(&c->lock);
-			pthread_join(c->lookup_thread, NULL);
-		}
-	}
+	rc = pthread_create(&c->view_thread, NULL, view_main, c);
 	if (rc != 0) {
 		snprintf(errbuf, errlen, "cluster view: pthread_create: %s",
 		    errstr(rc, e, sizeof(e)));
-		pthread_cond_destroy(&c->lookup_wake);
 		pthread_cond_destroy(&c->wake);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
@@ -632,27 +575,25 @@ cluster_start(const char *service, unsigned port, const char *hostname,
 void
 cluster_stop(struct cluster *c)
 {
-	int	resolving;
+	enum lookup	lookup;
 
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->lock);
-	c->stopping = 1;
+	c->stopping = 1;	/* from now on no lookup starts */
 	pthread_cond_signal(&c->wake);
-	pthread_cond_signal(&c->lookup_wake);
-	resolving = c->lookup == LOOKUP_RUNNING;
+	lookup = c->lookup;
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->view_thread, NULL);
-	if (resolving) {
+	if (lookup == LOOKUP_RUNNING) {
 		log_warn("cluster_stop_slow", "the lookup of %s is still "
 		    "running: not waiting for it", c->service);
 		return;
 	}
-	pthread_join(c->lookup_thread, NULL);
+	if (lookup == LOOKUP_DONE)
+		pthread_join(c->lookup_thread, NULL);
 	if (c->found != NULL)
 		freeaddrinfo(c->found);
-	cluster_release(c, c->view);
-	pthread_cond_destroy(&c->lookup_wake);
 	pthread_cond_destroy(&c->wake);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

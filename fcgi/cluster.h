@@ -45,11 +45,11 @@ struct cluster_pod {
 	char		error[CLUSTER_ERROR_LEN];
 };
 
+/* A view is copied whole, so that an answer needs no lock to read it. */
 struct cluster_view {
-	unsigned		 refs;
 	long long		 made_ns;	/* the pods asked: monotonic */
 	char			 error[CLUSTER_ERROR_LEN]; /* DNS, or "" */
-	unsigned		 n;
+	unsigned		 n;		/* 0: no view yet */
 	struct cluster_pod	 pods[CLUSTER_MAX_PODS];
 };
 
@@ -69,9 +69,7 @@ struct cluster_waiter {
 struct cluster	*cluster_start(const char *service, unsigned port,
 		    const char *hostname, char *errbuf, size_t errlen);
 int		 cluster_ask(struct cluster *, struct cluster_waiter *);
-const struct cluster_view *cluster_acquire(struct cluster *);
-void		 cluster_release(struct cluster *,
-		    const struct cluster_view *);
+void		 cluster_copy_view(struct cluster *, struct cluster_view *);
 void		 cluster_stop(struct cluster *);
 
 const char	*cluster_parse_answer(const char *, size_t, uint64_t *visits,

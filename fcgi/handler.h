@@ -1,16 +1,14 @@
 /*
  * handler.h: one FastCGI request in, one answer out.
  *
- * An exchange is one request on one connection.  Its route says what it
- * needs first (route.c); a request that needs the disk is answered by the
- * store thread once the store found out, one that needs a new view of the
- * cluster by the view's thread once it is made, so no thread waits for a
- * sync or the network, and every other request at once.  Either way
- * `finished` is
- * called, on the thread that answered, once the answer is written (or
- * could not be: `failed`).  libfcgi parses the request; its memory is
- * given back as soon as the request is read, and record.c writes the
- * answer.
+ * An exchange is one request on one connection.  Its route says what it needs
+ * first (route.c); a request that needs the disk is answered by the store
+ * thread once the store found out, one that needs a new view of the cluster
+ * by the view's thread once it is made, so no thread waits for a sync or the
+ * network, and every other request at once.  Either way `finished` is called,
+ * on the thread that answered, once the answer is written (or could not be:
+ * `failed`).  libfcgi parses the request; its memory is given back as soon as
+ * the request is read, and record.c writes the answer.
  */
 #ifndef VISITS_HANDLER_H
 #define VISITS_HANDLER_H

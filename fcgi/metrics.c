@@ -16,6 +16,10 @@
 static int	status_index(int);
 static long	open_fds(void);
 static long	resident_bytes(void);
+static void	put_help(struct buf *, const char *name, const char *type,
+		    const char *help);
+static void	put_metric(struct buf *, const char *name, const char *type,
+		    const char *help, unsigned long long);
 
 static const int statuses[METRICS_STATUS_COUNT - 1] = {
 	200, 404, 405, 500, 503
@@ -94,49 +98,50 @@ resident_bytes(void)
 	return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
 }
 
+/* The two comment lines that say what a metric is. */
+static void
+put_help(struct buf *out, const char *name, const char *type,
+    const char *help)
+{
+	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+}
+
+/* A metric with one sample and no labels. */
+static void
+put_metric(struct buf *out, const char *name, const char *type,
+    const char *help, unsigned long long v)
+{
+	put_help(out, name, type, help);
+	buf_printf(out, "%s %llu\n", name, v);
+}
+
 void
 metrics_render(const struct metrics *m, const struct store_stats *st,
     struct buf *out)
 {
 	struct rlimit	 rl;
 	const char	*label;
+	char		 code[8], le[16];
 	uint64_t	 v, cumulative;
 	size_t		 r;
 	long		 n;
 	int		 s, b;
 
-	buf_puts(out,
-	    "# HELP visits_total Visits recorded in the counter file.\n"
-	    "# TYPE visits_total counter\n");
-	buf_printf(out, "visits_total %llu\n", (unsigned long long)st->count);
-	buf_puts(out,
-	    "# HELP visits_store_ready 1 when the counter file is loaded "
-	    "and writable.\n"
-	    "# TYPE visits_store_ready gauge\n");
-	buf_printf(out, "visits_store_ready %d\n", st->ready ? 1 : 0);
-	buf_puts(out,
-	    "# HELP visits_store_commits_total Updates of the counter file "
-	    "(one update can record many visits).\n"
-	    "# TYPE visits_store_commits_total counter\n");
-	buf_printf(out, "visits_store_commits_total %llu\n",
-	    (unsigned long long)st->commits);
-	buf_puts(out,
-	    "# HELP visits_store_committed_visits_total Visits recorded by "
-	    "those updates.\n"
-	    "# TYPE visits_store_committed_visits_total counter\n");
-	buf_printf(out, "visits_store_committed_visits_total %llu\n",
-	    (unsigned long long)st->commit_visits);
-	buf_puts(out,
-	    "# HELP visits_store_errors_total Failed loads and updates of "
-	    "the counter file.\n"
-	    "# TYPE visits_store_errors_total counter\n");
-	buf_printf(out, "visits_store_errors_total %llu\n",
-	    (unsigned long long)st->errors);
+	put_metric(out, "visits_total", "counter",
+	    "Visits recorded in the counter file.", st->count);
+	put_metric(out, "visits_store_ready", "gauge",
+	    "1 when the counter file is loaded and writable.", st->ready != 0);
+	put_metric(out, "visits_store_commits_total", "counter",
+	    "Updates of the counter file (one update can record many visits).",
+	    st->commits);
+	put_metric(out, "visits_store_committed_visits_total", "counter",
+	    "Visits recorded by those updates.", st->commit_visits);
+	put_metric(out, "visits_store_errors_total", "counter",
+	    "Failed loads and updates of the counter file.", st->errors);
 
-	buf_puts(out,
-	    "# HELP visits_http_requests_total Requests answered, by route "
-	    "and status code.\n"
-	    "# TYPE visits_http_requests_total counter\n");
+	put_help(out, "visits_http_requests_total", "counter",
+	    "Requests answered, by route and status code.");
 	for (r = 0; r < ROUTE_COUNT; r++) {
 		label = route_label(route_at(r));
 		for (s = 0; s < METRICS_STATUS_COUNT; s++) {
@@ -145,20 +150,18 @@ metrics_render(const struct metrics *m, const struct store_stats *st,
 			if (v == 0)
 				continue;
 			if (s < METRICS_STATUS_COUNT - 1)
-				buf_printf(out, "visits_http_requests_total"
-				    "{route=\"%s\",code=\"%d\"} %llu\n", label,
-				    statuses[s], (unsigned long long)v);
+				snprintf(code, sizeof(code), "%d",
+				    statuses[s]);
 			else
-				buf_printf(out, "visits_http_requests_total"
-				    "{route=\"%s\",code=\"other\"} %llu\n",
-				    label, (unsigned long long)v);
+				snprintf(code, sizeof(code), "other");
+			buf_printf(out, "visits_http_requests_total"
+			    "{route=\"%s\",code=\"%s\"} %llu\n", label, code,
+			    (unsigned long long)v);
 		}
 	}
 
-	buf_puts(out,
-	    "# HELP visits_http_request_duration_seconds Time from a "
-	    "request's parameters to the end of its answer.\n"
-	    "# TYPE visits_http_request_duration_seconds histogram\n");
+	put_help(out, "visits_http_request_duration_seconds", "histogram",
+	    "Time from a request's parameters to the end of its answer.");
 	for (r = 0; r < ROUTE_COUNT; r++) {
 		label = route_label(route_at(r));
 		cumulative = 0;
@@ -166,15 +169,13 @@ metrics_render(const struct metrics *m, const struct store_stats *st,
 			cumulative += __atomic_load_n(&m->buckets[r][b],
 			    __ATOMIC_RELAXED);
 			if (b < METRICS_BUCKET_COUNT)
-				buf_printf(out, "visits_http_request_duration_"
-				    "seconds_bucket{route=\"%s\",le=\"%g\"} "
-				    "%llu\n", label, bucket_ns[b] / 1e9,
-				    (unsigned long long)cumulative);
+				snprintf(le, sizeof(le), "%g",
+				    bucket_ns[b] / 1e9);
 			else
-				buf_printf(out, "visits_http_request_duration_"
-				    "seconds_bucket{route=\"%s\",le=\"+Inf\"} "
-				    "%llu\n", label,
-				    (unsigned long long)cumulative);
+				snprintf(le, sizeof(le), "+Inf");
+			buf_printf(out, "visits_http_request_duration_seconds_"
+			    "bucket{route=\"%s\",le=\"%s\"} %llu\n", label, le,
+			    (unsigned long long)cumulative);
 		}
 		buf_printf(out, "visits_http_request_duration_seconds_sum"
 		    "{route=\"%s\"} %.9f\n", label,
@@ -185,38 +186,22 @@ metrics_render(const struct metrics *m, const struct store_stats *st,
 		    (unsigned long long)cumulative);
 	}
 
-	buf_puts(out,
-	    "# HELP process_start_time_seconds Start time of the process "
-	    "since the Unix epoch.\n"
-	    "# TYPE process_start_time_seconds gauge\n");
+	put_help(out, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the Unix epoch.");
 	buf_printf(out, "process_start_time_seconds %.3f\n", m->start_time);
-	if ((n = resident_bytes()) >= 0) {
-		buf_puts(out,
-		    "# HELP process_resident_memory_bytes Resident memory "
-		    "size in bytes.\n"
-		    "# TYPE process_resident_memory_bytes gauge\n");
-		buf_printf(out, "process_resident_memory_bytes %ld\n", n);
-	}
-	if ((n = open_fds()) >= 0) {
-		buf_puts(out,
-		    "# HELP process_open_fds Number of open file "
-		    "descriptors.\n"
-		    "# TYPE process_open_fds gauge\n");
-		buf_printf(out, "process_open_fds %ld\n", n);
-	}
+	if ((n = resident_bytes()) >= 0)
+		put_metric(out, "process_resident_memory_bytes", "gauge",
+		    "Resident memory size in bytes.", (unsigned long long)n);
+	if ((n = open_fds()) >= 0)
+		put_metric(out, "process_open_fds", "gauge",
+		    "Number of open file descriptors.", (unsigned long long)n);
 	/* The soft limit: what open() and accept() are refused beyond. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-	    rl.rlim_cur != RLIM_INFINITY) {
-		buf_puts(out,
-		    "# HELP process_max_fds Maximum number of open file "
-		    "descriptors.\n"
-		    "# TYPE process_max_fds gauge\n");
-		buf_printf(out, "process_max_fds %llu\n",
+	    rl.rlim_cur != RLIM_INFINITY)
+		put_metric(out, "process_max_fds", "gauge",
+		    "Maximum number of open file descriptors.",
 		    (unsigned long long)rl.rlim_cur);
-	}
-	buf_puts(out,
-	    "# HELP visits_build_info Version of visits-fcgi.\n"
-	    "# TYPE visits_build_info gauge\n");
+	put_help(out, "visits_build_info", "gauge", "Version of visits-fcgi.");
 	buf_printf(out, "visits_build_info{version=\"%s\"} 1\n",
 	    PACKAGE_VERSION);
 }

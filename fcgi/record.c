@@ -12,8 +12,7 @@
  *
  * Records in a buffer: what --check sends (check.c), the way nginx does.
  *
- * Answers: a whole FastCGI answer in one sendmsg().
- * libfcgi parses the requests; the answers are written here.  Its writer
+ * Answers: a whole FastCGI answer in one sendmsg().  libfcgi's writer
  * streams buffer 8 KiB each per request in flight and copy every byte once
  * more, while an answer here is a few hundred bytes known in full before
  * it goes out: CGI headers and body as STDOUT records (at most 65535 bytes

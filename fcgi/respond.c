@@ -243,56 +243,56 @@ void
 respond_cluster(const struct app *app, uint64_t count, const char *err,
     struct reply *r)
 {
-	const struct cluster_view	*v = NULL;
+	struct cluster_view		 v;
 	const struct cluster_pod	*p;
-	uint64_t			 self = 0, total = 0;
+	struct store_stats		 st;
+	uint64_t			 total = 0;
 	unsigned			 i;
-	int				 known, self_seen = 0;
+	int				 self_seen = 0;
 	char				 stale[CLUSTER_ERROR_LEN + 64];
 
-	known = store_count_if_known(app->store, &self);
+	store_stats(app->store, &st);
+	v.n = 0;
 	if (app->cluster != NULL)
-		v = cluster_acquire(app->cluster);
+		cluster_copy_view(app->cluster, &v);
 	buf_puts(&r->body, "{\"served_by\":");
 	buf_put_json_string(&r->body, app->hostname);
 	buf_puts(&r->body, ",\"pods\":[");
-	for (i = 0; v != NULL && i < v->n; i++) {
-		p = &v->pods[i];
+	for (i = 0; i < v.n; i++) {
+		p = &v.pods[i];
 		if (i > 0)
 			buf_puts(&r->body, ",");
 		if (p->self) {
 			self_seen = 1;
-			put_pod(&r->body, app->hostname, known, self,
-			    "count not known yet");
+			put_pod(&r->body, app->hostname, st.count_known,
+			    st.count, "count not known yet");
 		} else
 			put_pod(&r->body, p->name, p->ok, p->visits, p->error);
 		if (p->ok)
 			total += p->visits;
 	}
 	if (!self_seen)
-		put_pod(&r->body, app->hostname, known, self,
+		put_pod(&r->body, app->hostname, st.count_known, st.count,
 		    "count not known yet");
-	if (known)
-		total += self;
+	if (st.count_known)
+		total += st.count;
 	buf_puts(&r->body, "],\"total\":");
 	buf_put_u64(&r->body, total);
-	if (v != NULL && v->error[0] != '\0') {
+	if (v.n > 0 && v.error[0] != '\0') {
 		buf_puts(&r->body, ",\"peers_error\":");
-		buf_put_json_string(&r->body, v->error);
+		buf_put_json_string(&r->body, v.error);
 	}
 	if (err != NULL) {
-		if (v != NULL)
+		if (v.n > 0)
 			snprintf(stale, sizeof(stale), "%s; this view is "
 			    "%.1f s old", err, (double)(clock_monotonic_ns() -
-			    v->made_ns) / 1e9);
+			    v.made_ns) / 1e9);
 		else
 			snprintf(stale, sizeof(stale), "%s; no view yet", err);
 		buf_puts(&r->body, ",\"stale\":");
 		buf_put_json_string(&r->body, stale);
 	}
 	buf_puts(&r->body, "}\n");
-	if (app->cluster != NULL)
-		cluster_release(app->cluster, v);
 }
 
 /* The CGI-style header block that libfcgi sends ahead of the body. */

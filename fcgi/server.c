@@ -92,21 +92,12 @@ struct server {
 	int			 stopping;	/* atomic: all threads read */
 	int			 failed;	/* read after the join */
 	pthread_t		 thread;
-	int			 started;
 	pthread_mutex_t		 conns_lock;
 	struct conn		*conns;		/* every open connection */
 	/* The loop's own. */
 	struct conn		*partial;	/* waiting for more bytes */
 	long long		 next_sweep_ns;
 	unsigned char		*peeked;	/* PEEK_MAX bytes */
-};
-
-/* What a peek at a connection found. */
-enum arrival {
-	ARRIVAL_NOTHING,	/* no bytes after all */
-	ARRIVAL_PARTIAL,	/* part of a request: wait for the rest */
-	ARRIVAL_WHOLE,		/* a whole request: serve it */
-	ARRIVAL_BAD		/* closed, an error, junk, or too large */
 };
 
 /* epoll tags for the descriptors that are not connections. */
@@ -117,15 +108,12 @@ static void	 fail(struct server *);
 static long long stop_begin(struct server *);
 static void	 accept_ready(struct server *, int);
 static int	 watch(struct server *, int, int, void *, uint32_t);
-static enum arrival arrived(struct conn *);
 static void	 conn_ready(struct conn *);
 static void	 conn_serve(struct conn *);
-static void	 partial_add(struct conn *, long long);
 static int	 peer_done(struct conn *);
 static void	 sweep(struct server *);
 static void	 conn_finished(struct exchange *);
 static void	 conn_free(struct conn *);
-static void	 set_read_timeout(int, unsigned);
 
 static int
 watch(struct server *s, int op, int fd, void *tag, uint32_t events)
@@ -136,17 +124,6 @@ watch(struct server *s, int op, int fd, void *tag, uint32_t events)
 	ev.events = events;
 	ev.data.ptr = tag;
 	return epoll_ctl(s->epoll_fd, op, fd, &ev);
-}
-
-static void
-set_read_timeout(int fd, unsigned seconds)
-{
-	struct timeval	tv = { .tv_sec = (time_t)seconds, .tv_usec = 0 };
-
-	/* Writes never block (record.c); only libfcgi's reads need it. */
-	if (seconds == 0)
-		return;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 /* The loop cannot go on: main() is told to stop, and exits 1. */
@@ -163,6 +140,7 @@ accept_ready(struct server *s, int burst)
 {
 	struct conn	*c;
 	struct pollfd	 pfd;
+	struct timeval	 tv = { .tv_sec = (time_t)s->io_timeout };
 	char		 e[128];
 	int		 fd, i;
 
@@ -189,7 +167,10 @@ accept_ready(struct server *s, int burst)
 			fail(s);
 			return;
 		}
-		set_read_timeout(fd, s->io_timeout);
+		/* Writes never block (record.c); only libfcgi's reads wait. */
+		if (s->io_timeout != 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+			    sizeof(tv));
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
 			close(fd);
 			break;
@@ -213,50 +194,48 @@ accept_ready(struct server *s, int burst)
 	}
 }
 
-/* What has arrived on the connection, left in place by the peek. */
-static enum arrival
-arrived(struct conn *c)
-{
-	unsigned char	*buf = c->server->peeked;
-	ssize_t		 n;
-
-	do
-		n = recv(c->x.fd, buf, PEEK_MAX, MSG_PEEK | MSG_DONTWAIT);
-	while (n == -1 && errno == EINTR);
-	if (n == -1 && errno == EAGAIN)
-		return ARRIVAL_NOTHING;
-	if (n <= 0)
-		return ARRIVAL_BAD;
-	switch (record_request_state(buf, (size_t)n)) {
-	case RECORD_COMPLETE:
-		return ARRIVAL_WHOLE;
-	case RECORD_INCOMPLETE:
-		return n < PEEK_MAX ? ARRIVAL_PARTIAL : ARRIVAL_BAD;
-	case RECORD_INVALID:
-		break;
-	}
-	return ARRIVAL_BAD;
-}
-
-/* A connection has input: serve it once a whole request is there. */
+/*
+ * A connection has input (epoll says so, or the sweep asks again): peek
+ * at it, and serve it once a whole request is there.  Part of one waits
+ * on the partial list, off epoll (it would report the bytes again), until
+ * its deadline.
+ */
 static void
 conn_ready(struct conn *c)
 {
-	switch (arrived(c)) {
-	case ARRIVAL_NOTHING:
-		(void)watch(c->server, EPOLL_CTL_MOD, c->x.fd, c,
+	struct server		*s = c->server;
+	enum record_state	 state = RECORD_INVALID;
+	long long		 now;
+	ssize_t			 n;
+
+	do
+		n = recv(c->x.fd, s->peeked, PEEK_MAX,
+		    MSG_PEEK | MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN) {
+		/* No bytes after all. */
+		(void)watch(s, EPOLL_CTL_MOD, c->x.fd, c,
 		    EPOLLIN | EPOLLONESHOT);
-		break;
-	case ARRIVAL_PARTIAL:
-		partial_add(c, clock_monotonic_ns());
-		break;
-	case ARRIVAL_WHOLE:
-		conn_serve(c);
-		break;
-	case ARRIVAL_BAD:
-		conn_free(c);
-		break;
+		return;
 	}
+	if (n > 0)
+		state = record_request_state(s->peeked, (size_t)n);
+	if (state == RECORD_COMPLETE) {
+		conn_serve(c);
+		return;
+	}
+	if (state == RECORD_INCOMPLETE && n < PEEK_MAX) {
+		now = clock_monotonic_ns();
+		if (c->deadline_ns == 0)
+			c->deadline_ns = s->io_timeout == 0 ? LLONG_MAX :
+			    now + (long long)s->io_timeout * 1000000000LL;
+		if (now < c->deadline_ns && !peer_done(c)) {
+			c->next_partial = s->partial;
+			s->partial = c;
+			return;
+		}
+	}
+	conn_free(c);	/* closed, an error, junk, too large or stalled */
 }
 
 /* A whole request is there: libfcgi reads it without blocking. */
@@ -287,29 +266,11 @@ peer_done(struct conn *c)
 	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
-/* Part of a request: wait off epoll (it would report the bytes again). */
-static void
-partial_add(struct conn *c, long long now)
-{
-	struct server	*s = c->server;
-
-	if (c->deadline_ns == 0)
-		c->deadline_ns = s->io_timeout == 0 ? LLONG_MAX :
-		    now + (long long)s->io_timeout * 1000000000LL;
-	c->next_partial = s->partial;
-	s->partial = c;
-}
-
-/*
- * Peek at every partial request, at most every SWEEP_MS: serve the ones
- * that are whole now, drop the closed, stalled and oversized ones, keep
- * the rest.
- */
+/* Peek at every partial request again, at most every SWEEP_MS. */
 static void
 sweep(struct server *s)
 {
 	struct conn	*c, *next;
-	enum arrival	 state;
 	long long	 now = clock_monotonic_ns();
 
 	if (now < s->next_sweep_ns)
@@ -319,14 +280,7 @@ sweep(struct server *s)
 	s->partial = NULL;
 	for (; c != NULL; c = next) {
 		next = c->next_partial;
-		state = arrived(c);
-		if (state == ARRIVAL_PARTIAL && now < c->deadline_ns &&
-		    !peer_done(c))
-			partial_add(c, now);
-		else if (state == ARRIVAL_WHOLE)
-			conn_serve(c);
-		else
-			conn_free(c);	/* closed, stalled, too large, junk */
+		conn_ready(c);
 	}
 }
 
@@ -476,7 +430,6 @@ server_start(const struct app *app, int listen_fd, unsigned io_timeout,
 		server_free(s);
 		return NULL;
 	}
-	s->started = 1;
 	return s;
 }
 
@@ -493,9 +446,7 @@ server_stop(struct server *s)
 int
 server_wait(struct server *s)
 {
-	if (s->started)
-		pthread_join(s->thread, NULL);
-	s->started = 0;
+	pthread_join(s->thread, NULL);
 	return s->failed ? -1 : 0;
 }
 

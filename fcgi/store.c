@@ -1,20 +1,16 @@
 /*
- * store.c: the counter file, with atomic updates and group commit.
- *
- * The event loop queues waiters and goes on with other requests.  The store
- * thread takes the whole queue, writes count + n once (temp file, sync,
- * rename, directory sync), and completes every waiter with its own visit
- * number.  Visits that arrive during that write queue up for the next one,
- * so one sync serves every request in flight.
+ * store.c: the counter file, with atomic updates and group commit
+ * (store.h says how).
  *
  * Only the store thread touches the disk and the fields marked "store
  * thread only"; the fields under `lock` are what other threads read.
  *
- * Before every update the leader opens the data directory by path (so a
- * remount, a read-only bind mount or a replaced directory is seen at once),
- * checks that the directory is the one it locked, and that the counter file
- * is still the one it last wrote; a file changed by someone else is read
- * and checked again, and a file that is not a valid count stops counting.
+ * Before every update the store thread opens the data directory by path
+ * (so a remount, a read-only bind mount or a replaced directory is seen
+ * at once), checks that the directory is the one it locked, and that the
+ * counter file is still the one it last wrote; a file changed by someone
+ * else is read and checked again, and a file that is not a valid count
+ * stops counting.
  */
 #include "config.h"
 
@@ -37,15 +33,6 @@
 
 #define READY_CACHE_NS	1000000000LL	/* /readyz writes at most 1/s */
 
-struct file_id {
-	int		 exists;
-	dev_t		 dev;
-	ino_t		 ino;
-	off_t		 size;
-	struct timespec	 mtime;
-	struct timespec	 ctime;
-};
-
 struct store {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 work;		/* queue not empty, or stopping */
@@ -54,14 +41,9 @@ struct store {
 	int		 stopping;	/* under lock */
 	struct store_waiter *queue;	/* under lock */
 	struct store_waiter **queue_tail;
-	uint64_t	 count;		/* under lock: count in the file */
-	int		 count_known;	/* under lock */
-	int		 ready;		/* under lock */
+	struct store_stats stats;	/* under lock: store_stats() copies */
 	long long	 last_write_ns;	/* under lock, CLOCK_MONOTONIC */
 	char		 error[512];	/* under lock: why not ready */
-	uint64_t	 commits;	/* under lock */
-	uint64_t	 commit_visits;	/* under lock */
-	uint64_t	 errors;	/* under lock */
 
 	/* Store thread only. */
 	char		*dir;
@@ -70,13 +52,12 @@ struct store {
 	int		 lockfd;	/* the locked directory, or -1 */
 	dev_t		 lock_dev;
 	ino_t		 lock_ino;
-	int		 loaded;	/* count matches `file` on disk */
-	struct file_id	 file;
+	int		 loaded;	/* count matches the file on disk */
+	int		 file_exists;	/* ...which is `file` */
+	struct stat	 file;
 };
 
-static void		file_id_set(struct file_id *, const struct stat *);
-static int		file_id_same(const struct file_id *,
-			    const struct stat *);
+static int		same_file(const struct stat *, const struct stat *);
 static int		fail(char *, size_t, const char *, const char *,
 			    int);
 static int		dir_open(struct store *, int *, char *, size_t);
@@ -98,26 +79,16 @@ static void		*store_thread(void *);
 static void		finish_batch(struct store *, struct store_waiter *,
 			    uint64_t, int, uint64_t, const char *);
 
-static void
-file_id_set(struct file_id *id, const struct stat *st)
-{
-	id->exists = 1;
-	id->dev = st->st_dev;
-	id->ino = st->st_ino;
-	id->size = st->st_size;
-	id->mtime = st->st_mtim;
-	id->ctime = st->st_ctim;
-}
-
+/* The same file, neither rewritten nor touched since `a` was taken. */
 static int
-file_id_same(const struct file_id *id, const struct stat *st)
+same_file(const struct stat *a, const struct stat *b)
 {
-	return id->exists && id->dev == st->st_dev && id->ino == st->st_ino &&
-	    id->size == st->st_size &&
-	    id->mtime.tv_sec == st->st_mtim.tv_sec &&
-	    id->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-	    id->ctime.tv_sec == st->st_ctim.tv_sec &&
-	    id->ctime.tv_nsec == st->st_ctim.tv_nsec;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /* "what: doing: strerror", like spawn-fcgi's messages.  Returns -1. */
@@ -185,11 +156,10 @@ store_parse_count(const char *text, size_t len, uint64_t *out, char *why,
 }
 
 /*
- * Open the data directory by its path (-1 on error, -2 when another
- * process holds it).  The first time, and whenever the
- * path now names another directory, lock it (flock on the directory itself,
- * which works on a read-only mount too) so that two processes never write
- * the same counter.
+ * Open the data directory by its path (-1 on error, -2 when another process
+ * holds it).  The first time, and whenever the path now names another
+ * directory, lock it (flock on the directory itself, which works on a
+ * read-only mount too) so that two processes never write the same counter.
  */
 static int
 dir_open(struct store *s, int *dirfd, char *errbuf, size_t errlen)
@@ -273,7 +243,7 @@ file_load(struct store *s, int dirfd, char *errbuf, size_t errlen)
 	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1) {
 		if (errno == ENOENT) {
-			s->file.exists = 0;
+			s->file_exists = 0;
 			return loaded(s, 0);
 		}
 		if (errno == ELOOP) {
@@ -316,7 +286,8 @@ file_load(struct store *s, int dirfd, char *errbuf, size_t errlen)
 		    s->file_path, why);
 		return -1;
 	}
-	file_id_set(&s->file, &st);
+	s->file = st;
+	s->file_exists = 1;
 	return loaded(s, v);
 }
 
@@ -326,8 +297,8 @@ loaded(struct store *s, uint64_t count)
 {
 	s->loaded = 1;
 	pthread_mutex_lock(&s->lock);
-	s->count = count;
-	s->count_known = 1;
+	s->stats.count = count;
+	s->stats.count_known = 1;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
@@ -338,33 +309,32 @@ file_check(struct store *s, int dirfd, char *errbuf, size_t errlen)
 {
 	struct stat	st;
 	uint64_t	before;
+	int		was_loaded = s->loaded;
 
-	if (s->loaded) {
+	if (was_loaded) {
 		if (fstatat(dirfd, STORE_FILE_NAME, &st,
 		    AT_SYMLINK_NOFOLLOW) == 0) {
-			if (file_id_same(&s->file, &st))
+			if (s->file_exists && same_file(&s->file, &st))
 				return 0;
-		} else if (errno == ENOENT && !s->file.exists)
+		} else if (errno == ENOENT && !s->file_exists)
 			return 0;
 		else if (errno != ENOENT)
 			return fail(errbuf, errlen, s->file_path, "stat",
 			    errno);
-		s->loaded = 0;
-		pthread_mutex_lock(&s->lock);
-		before = s->count;
-		s->count_known = 0;
-		pthread_mutex_unlock(&s->lock);
-		if (file_load(s, dirfd, errbuf, errlen) == -1)
-			return -1;
+	}
+	s->loaded = 0;
+	pthread_mutex_lock(&s->lock);
+	before = s->stats.count;
+	s->stats.count_known = 0;
+	pthread_mutex_unlock(&s->lock);
+	if (file_load(s, dirfd, errbuf, errlen) == -1)
+		return -1;
+	if (was_loaded)
 		log_warn("store_file_changed", "%s was changed by another "
 		    "program: continuing from %llu (was %llu)", s->file_path,
-		    (unsigned long long)s->count, (unsigned long long)before);
-		return 0;
-	}
-	pthread_mutex_lock(&s->lock);
-	s->count_known = 0;
-	pthread_mutex_unlock(&s->lock);
-	return file_load(s, dirfd, errbuf, errlen);
+		    (unsigned long long)s->stats.count,
+		    (unsigned long long)before);
+	return 0;
 }
 
 /*
@@ -435,12 +405,10 @@ put_in_place(int dirfd, int file_exists)
 }
 
 /*
- * Replace the counter file with `value`: write the temp file, sync it,
- * exchange it with the counter file (renameat2 RENAME_EXCHANGE: the temp
- * name then holds the previous file, for the next update) or rename it
- * over a missing one, sync the directory (only with `sync`).  Until the
- * exchange the counter file is untouched, so every failure before it
- * leaves the old count in place.  *renamed tells whether the exchange or
+ * Replace the counter file with `value`: the temp file written, synced
+ * and put in place, then the directory synced (only with `sync`).  Until
+ * the exchange the counter file is untouched, so every failure before it
+ * leaves the old count in place; *renamed tells whether the exchange or
  * rename happened.
  *
  * The temp file's data is synced in both settings: a journal may commit
@@ -458,7 +426,7 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 	struct buf	b;
 	struct stat	st;
 	off_t		size;
-	int		fd, leased, saved;
+	int		fd, leased;
 
 	*renamed = 0;
 	buf_init(&b, text, sizeof(text));
@@ -469,49 +437,46 @@ file_replace(struct store *s, int dirfd, uint64_t value, int sync,
 		return -1;
 	if (buf_write(&b, fd) == -1) {
 		fail(errbuf, errlen, s->dir, "write " STORE_TEMP_NAME, errno);
-		goto undo;
+		goto bad;
 	}
 	/* A reused file may be longer (an older count edited by hand). */
 	if (size > (off_t)b.len && ftruncate(fd, (off_t)b.len) == -1) {
 		fail(errbuf, errlen, s->dir, "truncate " STORE_TEMP_NAME,
 		    errno);
-		goto undo;
+		goto bad;
 	}
 	if (fdatasync(fd) == -1) {
 		fail(errbuf, errlen, s->dir, "sync " STORE_TEMP_NAME, errno);
-		goto undo;
+		goto bad;
 	}
 	if (leased) {
 		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 		leased = 0;
 	}
-	if (put_in_place(dirfd, s->file.exists) == -1) {
+	if (put_in_place(dirfd, s->file_exists) == -1) {
 		fail(errbuf, errlen, s->file_path, "rename over", errno);
-		goto undo;
+		goto bad;
 	}
 	*renamed = 1;
 	if (sync && fsync(dirfd) == -1) {
-		saved = errno;
-		close(fd);
-		return fail(errbuf, errlen, s->dir, "sync directory", saved);
+		fail(errbuf, errlen, s->dir, "sync directory", errno);
+		goto bad;
 	}
 	if (fstat(fd, &st) == -1) {
-		saved = errno;
-		close(fd);
-		return fail(errbuf, errlen, s->file_path, "stat", saved);
+		fail(errbuf, errlen, s->file_path, "stat", errno);
+		goto bad;
 	}
 	if (close(fd) == -1)
 		return fail(errbuf, errlen, s->file_path, "close", errno);
-	file_id_set(&s->file, &st);
+	s->file = st;
+	s->file_exists = 1;
 	return 0;
 
-undo:
-	/* The counter file is untouched; the temp file is rewritten next. */
-	saved = errno;
+bad:
+	/* The temp file is rewritten next; file_write() undoes an exchange. */
 	if (leased)
 		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
 	close(fd);
-	errno = saved;
 	return -1;
 }
 
@@ -551,8 +516,8 @@ commit(struct store *s, uint64_t increment, uint64_t *newcount, char *errbuf,
 		return -1;
 	if (file_check(s, dirfd, errbuf, errlen) == -1)
 		goto out;
-	/* Only this thread changes s->count: reading it here is safe. */
-	value = s->count;
+	/* Only this thread changes s->stats.count: reading it here is safe. */
+	value = s->stats.count;
 	if (increment > UINT64_MAX - value) {
 		snprintf(errbuf, errlen, "%s: the count is at its maximum "
 		    "%llu", s->file_path, (unsigned long long)value);
@@ -576,22 +541,21 @@ finish_batch(struct store *s, struct store_waiter *batch, uint64_t increment,
 {
 	struct store_waiter	*w;
 	uint64_t		 running;
-	int			 was_ready = s->ready;
+	int			 was_ready = s->stats.ready;
 
 	if (rc == 0) {
 		running = newcount - increment;
 		for (w = batch; w != NULL; w = w->next) {
 			running += w->increment;
 			w->count = w->increment ? running : newcount;
-			w->failed = 0;
 		}
-		s->count = newcount;
-		s->count_known = 1;
-		s->ready = 1;
+		s->stats.count = newcount;
+		s->stats.count_known = 1;
+		s->stats.ready = 1;
 		s->error[0] = '\0';
 		s->last_write_ns = clock_monotonic_ns();
-		s->commits++;
-		s->commit_visits += increment;
+		s->stats.commits++;
+		s->stats.commit_visits += increment;
 		if (!was_ready)
 			log_info("store_ready", "%s: counting from %llu",
 			    s->file_path, (unsigned long long)newcount);
@@ -599,11 +563,9 @@ finish_batch(struct store *s, struct store_waiter *batch, uint64_t increment,
 		/* Log a failure once, not once per refused request. */
 		if (was_ready || strcmp(s->error, err) != 0)
 			log_error("store_failed", "%s", err);
-		s->ready = 0;
+		s->stats.ready = 0;
 		snprintf(s->error, sizeof(s->error), "%s", err);
-		s->errors++;
-		for (w = batch; w != NULL; w = w->next)
-			w->failed = 1;
+		s->stats.errors++;
 	}
 }
 
@@ -667,12 +629,11 @@ store_ask(struct store *s, enum store_ask ask, struct store_waiter *w)
 	if (ask == STORE_NOTHING)
 		return 0;
 	pthread_mutex_lock(&s->lock);
-	w->failed = 0;
-	w->count = s->count;
+	w->count = s->stats.count;
 	if (ask == STORE_COUNT)
-		known = s->count_known;
+		known = s->stats.count_known;
 	else if (ask == STORE_READY)
-		known = s->ready &&
+		known = s->stats.ready &&
 		    clock_monotonic_ns() - s->last_write_ns < READY_CACHE_NS;
 	if (!known) {
 		w->increment = ask == STORE_VISIT;
@@ -690,22 +651,17 @@ store_open(const char *dir, int durable, enum store_open_result *result,
     char *errbuf, size_t errlen)
 {
 	struct store	*s;
-	size_t		 n;
 	int		 dirfd;
 
 	*result = STORE_OPEN_OK;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	n = strlen(dir) + sizeof("/" STORE_FILE_NAME);
-	s->dir = strdup(dir);
-	s->file_path = malloc(n);
-	if (s->dir == NULL || s->file_path == NULL) {
+	if ((s->dir = strdup(dir)) == NULL || asprintf(&s->file_path,
+	    "%s/%s", dir, STORE_FILE_NAME) == -1) {
 		free(s->dir);
-		free(s->file_path);
 		free(s);
 		return NULL;
 	}
-	snprintf(s->file_path, n, "%s/%s", dir, STORE_FILE_NAME);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->work, NULL);
 	s->queue_tail = &s->queue;
@@ -730,7 +686,7 @@ store_open(const char *dir, int durable, enum store_open_result *result,
 		if (file_load(s, dirfd, errbuf, errlen) == 0) {
 			errbuf[0] = '\0';
 			log_info("store_loaded", "%s: count %llu, %s",
-			    s->file_path, (unsigned long long)s->count,
+			    s->file_path, (unsigned long long)s->stats.count,
 			    durable ? "durable" : "not durable");
 		}
 		close(dirfd);
@@ -749,28 +705,11 @@ store_open(const char *dir, int durable, enum store_open_result *result,
 	return s;
 }
 
-int
-store_count_if_known(struct store *s, uint64_t *count)
-{
-	int	known;
-
-	pthread_mutex_lock(&s->lock);
-	known = s->count_known;
-	if (known)
-		*count = s->count;
-	pthread_mutex_unlock(&s->lock);
-	return known;
-}
-
 void
 store_stats(struct store *s, struct store_stats *st)
 {
 	pthread_mutex_lock(&s->lock);
-	st->count = s->count;
-	st->ready = s->ready;
-	st->commits = s->commits;
-	st->commit_visits = s->commit_visits;
-	st->errors = s->errors;
+	*st = s->stats;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -800,7 +739,7 @@ store_close(struct store *s)
 	 * dir_open(), which locks whatever the path names, so the last count
 	 * is in this one even if the path has changed since.
 	 */
-	if (!s->durable && s->loaded && s->file.exists && s->lockfd != -1) {
+	if (!s->durable && s->loaded && s->file_exists && s->lockfd != -1) {
 		fd = openat(s->lockfd, STORE_FILE_NAME,
 		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (fd == -1 || fsync(fd) == -1 || fsync(s->lockfd) == -1) {

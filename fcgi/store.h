@@ -40,12 +40,11 @@ enum store_ask {
 /*
  * A request waiting for the file: a visit (increment 1) or a check that
  * reads or writes the count again (increment 0).  done() runs on the
- * store thread once the file says so or failed; `err` is valid only
- * during the call.
+ * store thread once the file says so (err NULL) or failed (err says
+ * why); `err` is valid only during the call.
  */
 struct store_waiter {
 	unsigned		 increment;
-	int			 failed;
 	uint64_t		 count;
 	void			(*done)(struct store_waiter *, const char *err);
 	struct store_waiter	*next;
@@ -57,6 +56,7 @@ struct store_stats {
 	uint64_t	commits;	/* successful file updates */
 	uint64_t	commit_visits;	/* visits those updates recorded */
 	uint64_t	errors;		/* failed loads and updates */
+	int		count_known;	/* count is the file's */
 };
 
 enum store_open_result {
@@ -68,8 +68,6 @@ struct store	*store_open(const char *dir, int durable,
 		    enum store_open_result *, char *errbuf, size_t errlen);
 int		 store_ask(struct store *, enum store_ask,
 		    struct store_waiter *);
-/* Never waits: 1 and the count when it is known, else 0. */
-int		 store_count_if_known(struct store *, uint64_t *count);
 void		 store_stats(struct store *, struct store_stats *);
 int		 store_close(struct store *);
 

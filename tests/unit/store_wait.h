@@ -19,6 +19,7 @@ struct wait {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
 	int			 finished;
+	int			 failed;
 	char			 err[512];
 };
 
@@ -30,6 +31,7 @@ waited(struct store_waiter *w, const char *err)
 	pthread_mutex_lock(&wt->lock);
 	snprintf(wt->err, sizeof(wt->err), "%s", err != NULL ? err : "");
 	wt->finished = 1;
+	wt->failed = err != NULL;
 	pthread_cond_signal(&wt->cond);
 	pthread_mutex_unlock(&wt->lock);
 }
@@ -52,7 +54,7 @@ ask_wait(struct store *s, enum store_ask ask, uint64_t *count,
 			pthread_cond_wait(&wt.cond, &wt.lock);
 		pthread_mutex_unlock(&wt.lock);
 	}
-	rc = wt.w.failed ? -1 : 0;
+	rc = wt.failed ? -1 : 0;
 	if (rc == -1)
 		snprintf(errbuf, errlen, "%s", wt.err);
 	else if (count != NULL)

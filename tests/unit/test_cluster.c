@@ -39,16 +39,16 @@ static pthread_cond_t	 cond = PTHREAD_COND_INITIALIZER;
 static void
 waited(struct cluster_waiter *w, const char *err)
 {
-	struct wait			*wt = (struct wait *)w;
-	const struct cluster_view	*v = cluster_acquire(cluster);
+	struct wait		*wt = (struct wait *)w;
+	struct cluster_view	 v;
 
+	cluster_copy_view(cluster, &v);
 	pthread_mutex_lock(&lock);
 	snprintf(wt->err, sizeof(wt->err), "%s", err != NULL ? err : "");
-	wt->made_ns = v != NULL ? v->made_ns : 0;
+	wt->made_ns = v.n > 0 ? v.made_ns : 0;
 	wt->finished++;
 	pthread_cond_broadcast(&cond);
 	pthread_mutex_unlock(&lock);
-	cluster_release(cluster, v);
 }
 
 /* cluster_ask(): 1 if the request waits (then its answer is awaited). */
@@ -95,7 +95,7 @@ main(void)
 {
 	struct wait			 a[7];
 	int				 waits[7];
-	const struct cluster_view	*v = NULL;
+	struct cluster_view		 v;
 	char				 name[CLUSTER_NAME_LEN], err[256];
 	uint64_t			 n = 0;
 	int				 i;
@@ -132,17 +132,17 @@ main(void)
 	if (cluster == NULL)
 		return 99;
 	usleep(100000);
-	ok(cluster_acquire(cluster) == NULL, "nothing is looked up or asked "
+	cluster_copy_view(cluster, &v);
+	ok(v.n == 0, "nothing is looked up or asked "
 	    "before a request needs it");
 	ok(ask(&a[0]) == 1, "no view yet: the request waits");
 	await(&a[0]);
 	is_str(a[0].err, "", "and is answered once the view is made");
-	v = cluster_acquire(cluster);
-	ok(v != NULL && v->pods[0].self && strcmp(v->pods[0].name,
+	cluster_copy_view(cluster, &v);
+	ok(v.n > 0 && v.pods[0].self && strcmp(v.pods[0].name,
 	    "visits-0") == 0, "from a view with this pod, by its host name");
-	ok(v != NULL && v->error[0] == '\0' && v->made_ns == a[0].made_ns,
+	ok(v.n > 0 && v.error[0] == '\0' && v.made_ns == a[0].made_ns,
 	    "that name resolved; the request saw that view");
-	cluster_release(cluster, v);
 	ok(ask(&a[1]) == 0, "a view less than %d ms old: answered at once",
 	    CLUSTER_REFRESH_MS);
 	ok(finished(&a[1]) == 0, "without a call on the view's thread");
@@ -162,9 +162,8 @@ main(void)
 			await(&a[i]);
 			continue;
 		}
-		v = cluster_acquire(cluster);
-		a[i].made_ns = v != NULL ? v->made_ns : 0;
-		cluster_release(cluster, v);
+		cluster_copy_view(cluster, &v);
+		a[i].made_ns = v.n > 0 ? v.made_ns : 0;
 	}
 	ok(a[2].made_ns > a[0].made_ns, "for a new view");
 	ok(a[2].made_ns == a[3].made_ns && a[3].made_ns == a[4].made_ns &&
@@ -186,12 +185,11 @@ main(void)
 		return 99;
 	ok(ask(&a[6]) == 1, "another name: the first request waits");
 	await(&a[6]);
-	v = cluster_acquire(cluster);
-	ok(v != NULL && v->n == 1 && v->pods[0].self, "a name that does not "
+	cluster_copy_view(cluster, &v);
+	ok(v.n == 1 && v.pods[0].self, "a name that does not "
 	    "resolve: a view of this pod alone");
-	has_str(v != NULL ? v->error : NULL, "no-such-service.invalid",
+	has_str(v.n > 0 ? v.error : NULL, "no-such-service.invalid",
 	    "which says which name failed");
-	cluster_release(cluster, v);
 	cluster_stop(cluster);
 	return tap_done();
 }

@@ -11,7 +11,7 @@ main(void)
 {
 	static char		out[65536];
 	struct metrics		m;
-	struct store_stats	st = { 42, 1, 10, 40, 2 };
+	struct store_stats	st = { 42, 1, 10, 40, 2, 1 };
 	struct buf		b;
 	const struct route	*t = route_find("/time", 5);
 
