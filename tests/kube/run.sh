@@ -81,6 +81,15 @@ machine_state() {
 	    kernel.keys.root_maxbytes
 }
 
+# down_leaves_nothing DESC: cluster down, then the machine as it was before.
+down_leaves_nothing() {
+	"$cluster" down >/dev/null 2>&1
+	machine_state >"$VISITS_KUBE_STATE/machine-after"
+	diff "$VISITS_KUBE_STATE/machine-before" \
+	    "$VISITS_KUBE_STATE/machine-after" >"$VISITS_KUBE_STATE/machine-diff"
+	ok $? "$1" || diag "$(cat "$VISITS_KUBE_STATE/machine-diff")"
+}
+
 # --- the app's images -------------------------------------------------------------
 mkdir -p "$VISITS_KUBE_STATE"
 "$cluster" down >/dev/null 2>&1
@@ -126,12 +135,7 @@ tap_nest helm "$cluster" sh "$here/helm.sh"
 say "helm: $((SECONDS - t)) s"
 
 # --- nothing left behind ---------------------------------------------------------------
-"$cluster" down >/dev/null 2>&1
-machine_state >"$VISITS_KUBE_STATE/machine-after"
-diff "$VISITS_KUBE_STATE/machine-before" "$VISITS_KUBE_STATE/machine-after" \
-    >"$VISITS_KUBE_STATE/machine-diff"
-ok $? "cluster down: no process, cgroup, mount, link, firewall rule, CNI or runtime state or kernel setting left" ||
-	diag "$(cat "$VISITS_KUBE_STATE/machine-diff")"
+down_leaves_nothing "cluster down: no process, cgroup, mount, link, firewall rule, CNI or runtime state or kernel setting left"
 # A start killed half-way (here: once the API server is up).
 "$cluster" up >"$VISITS_KUBE_STATE/suite-interrupted.log" 2>&1 &
 starting=$!
@@ -141,12 +145,7 @@ for _ in $(seq 300); do
 done
 kill -9 "$starting" 2>/dev/null
 wait "$starting" 2>/dev/null
-"$cluster" down >/dev/null 2>&1
-machine_state >"$VISITS_KUBE_STATE/machine-after"
-diff "$VISITS_KUBE_STATE/machine-before" "$VISITS_KUBE_STATE/machine-after" \
-    >"$VISITS_KUBE_STATE/machine-diff"
-ok $? "a start killed (SIGKILL) half-way, then down: nothing left either" ||
-	diag "$(cat "$VISITS_KUBE_STATE/machine-diff")"
+down_leaves_nothing "a start killed (SIGKILL) half-way, then down: nothing left either"
 trap - EXIT
 say "suite: $((SECONDS - t_suite)) s"
 done_testing
