@@ -117,12 +117,11 @@ refs() {
 
 # Every text file of the source tree but the generated and the test data.
 files=$(find . \( -name .git -o -name 'build*' -o -name var -o \
-    -name node_modules -o -name autom4te.cache -o -name m4 -o \
+    -name autom4te.cache -o -name m4 -o \
     -name __pycache__ -o -name _build -o -name _inst -o \
     -path ./tests/fuzz/corpus -o -path ./tests/cases \) -prune -o \
     -type f ! -name configure ! -name aclocal.m4 ! -name Makefile.in \
-    ! -name 'config.h*' ! -name '*.tar.gz' ! -name package-lock.json \
-    -print | sort)
+    ! -name 'config.h*' ! -name '*.tar.gz' -print | sort)
 md='(README|[A-Za-z0-9_./-]+\.md)'
 bad_file= bad_section= bad_anchor= unquoted=
 for f in $files; do
