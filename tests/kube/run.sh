@@ -30,8 +30,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 # shellcheck source=../lib/tap.sh
 . "$top/tests/lib/tap.sh"
+# shellcheck source=../lib/version.sh
+. "$top/tests/lib/version.sh"
 export VISITS_KUBE_NAME=${VISITS_KUBE_NAME:-visits-kube-test}
-export VISITS_KUBE_STATE=${VISITS_KUBE_STATE:-/var/tmp/$VISITS_KUBE_NAME}
+export VISITS_KUBE_STATE=${VISITS_KUBE_STATE:-$("$here/cluster" state)}
 cluster=$here/cluster
 update=
 [ "${1:-}" = --update ] && update=--update
@@ -95,11 +97,12 @@ mkdir -p "$VISITS_KUBE_STATE"
 "$cluster" down >/dev/null 2>&1
 export CONTAINERS_CONF
 CONTAINERS_CONF=$("$top/tests/pod/setup.sh" --print-conf)
+version=$(visits_version)
 images() {
 	"$top/tests/pod/setup.sh" &&
-		podman build -t localhost/visits-fcgi:0.1.0 \
+		podman build -t "localhost/visits-fcgi:$version" \
 		    -f "$top/fcgi/Containerfile" "$top" &&
-		podman build -t localhost/visits-nginx:0.1.0 \
+		podman build -t "localhost/visits-nginx:$version" \
 		    -f "$top/nginx/Containerfile" "$top"
 }
 step images images
@@ -115,7 +118,8 @@ t=$SECONDS
 step up "$cluster" up
 ok $? "cluster up: node Ready, CoreDNS and the provisioner ready, in $((SECONDS - t)) s" ||
 	bail_out "no cluster (see above)"
-step load "$cluster" load localhost/visits-fcgi:0.1.0 localhost/visits-nginx:0.1.0
+step load "$cluster" load "localhost/visits-fcgi:$version" \
+    "localhost/visits-nginx:$version"
 ok $? "the app's images loaded into the node" || bail_out "no images (see above)"
 
 # --- the suites, on the learner's side ----------------------------------------------
