@@ -29,6 +29,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 # shellcheck source=../lib/tap.sh
 . "$top/tests/lib/tap.sh"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+# shellcheck source=../lib/version.sh
+. "$top/tests/lib/version.sh"
 cluster=$here/cluster
 ns=visits-restricted
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/visits-behaviours.XXXXXX") ||
@@ -102,12 +106,9 @@ endpoint_ready() {
 }
 
 # --- admitted under Pod Security "restricted" ----------------------------------
-kubectl create namespace "$ns" >/dev/null &&
-	kubectl label namespace "$ns" \
-	    pod-security.kubernetes.io/enforce=restricted \
-	    pod-security.kubernetes.io/enforce-version=latest >/dev/null
+restricted_namespace "$ns"
 ok $? "namespace $ns enforces Pod Security restricted"
-out=$(k run not-restricted --image=localhost/visits-fcgi:0.1.0 \
+out=$(k run not-restricted --image="localhost/visits-fcgi:$(visits_version)" \
     --restart=Never --dry-run=server 2>&1)
 like "$out" 'violates PodSecurity "restricted' \
     "a pod without the restricted settings is refused there"

@@ -4,7 +4,8 @@
 #
 #   1. helm lint --strict, with the defaults, values-minikube.yaml and
 #      the optional parts;
-#   2. k8s/base and k8s/components are what the chart renders (k8s/render
+#   2. the chart's appVersion is configure.ac's version; k8s/base and
+#      k8s/components are what the chart renders (k8s/render
 #      --check), and values-minikube.yaml gives the objects of
 #      k8s/overlays/minikube (with the components: of the optional parts);
 #   3. helm install into a namespace that enforces Pod Security
@@ -31,6 +32,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 # shellcheck source=../lib/tap.sh
 . "$top/tests/lib/tap.sh"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+# shellcheck source=../lib/version.sh
+. "$top/tests/lib/version.sh"
 
 chart=$(realpath "${1:-$top/k8s/chart}")
 minikube=(-f "$chart/values-minikube.yaml")
@@ -40,7 +45,9 @@ release=visits
 # What the chart names the objects for this release (its fullname).
 sts=visits
 selector=app.kubernetes.io/name=visits,app.kubernetes.io/instance=$release
-upgrade_tag=0.1.0-upgrade
+version=$(visits_version)
+# The same images under a new tag, for an upgrade that rolls the pods.
+upgrade_tag=$version-upgrade
 images=(localhost/visits-fcgi localhost/visits-nginx)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/visits-helm.XXXXXX")
 load_pid=
@@ -113,6 +120,8 @@ check "helm lint --strict (values-minikube.yaml, NetworkPolicy, ServiceMonitor)"
     "${minikube[@]}" "${optional[@]}"
 
 # --- 2. one source ------------------------------------------------------------------
+is "$(helm show chart "$chart" | sed -n 's/^appVersion: //p' | tr -d '"')" \
+    "$version" "the chart's appVersion, its images' tag, is configure.ac's version"
 check "k8s/base and k8s/components are what k8s/chart renders (k8s/render --check)" \
     "$top/k8s/render" --check
 
@@ -130,25 +139,13 @@ same_as_overlay() {
 }
 same_as_overlay "values-minikube.yaml gives the objects of k8s/overlays/minikube" \
     "$top/k8s/overlays/minikube" -f "$top/k8s/chart/values-minikube.yaml"
-mkdir -p "$tmp/components"
-{
-	echo "apiVersion: kustomize.config.k8s.io/v1beta1"
-	echo "kind: Kustomization"
-	echo "resources: [$(realpath --relative-to="$tmp/components" \
-	    "$top/k8s/overlays/minikube")]"
-	echo "components:"
-	for c in "$top"/k8s/components/*/; do
-		echo "  - $(realpath --relative-to="$tmp/components" "$c")"
-	done
-} >"$tmp/components/kustomization.yaml"
+with_components "$tmp/components" minikube
 same_as_overlay "... and with the NetworkPolicy and the ServiceMonitor, those of k8s/components" \
     "$tmp/components" -f "$top/k8s/chart/values-minikube.yaml" "${optional[@]}"
 
 # --- 3. install under Pod Security "restricted" ----------------------------------------
 kubectl delete namespace "$ns" --ignore-not-found >/dev/null 2>&1
-kubectl create namespace "$ns" >/dev/null &&
-    kubectl label namespace "$ns" \
-    pod-security.kubernetes.io/enforce=restricted >/dev/null
+restricted_namespace "$ns"
 check "helm install into a namespace enforcing Pod Security restricted" \
     helm install "$release" "$chart" -n "$ns" "${minikube[@]}" --wait \
     --timeout 90s
@@ -173,8 +170,7 @@ fi
 
 # --- 5. upgrade under load -------------------------------------------------------------
 for img in "${images[@]}"; do
-	podman tag "$img:$(helm show chart "$chart" |
-	    sed -n 's/^appVersion: //p' | tr -d '"')" "$img:$upgrade_tag"
+	podman tag "$img:$version" "$img:$upgrade_tag"
 done
 "$top/tests/kube/cluster" load "${images[@]/%/:$upgrade_tag}" \
     >"$tmp/load-images.log" 2>&1 ||

@@ -79,6 +79,8 @@ fi
 
 # shellcheck source=../lib/tap.sh
 . "$top/tests/lib/tap.sh"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 t_start=$SECONDS
 
 cleanup() {
@@ -120,11 +122,8 @@ else
 	finish
 fi
 
+# ./dev builds it (test-k8s, test-kube) and says which.
 fcgi=${VISITS_FCGI:-$top/build/fcgi/visits-fcgi}
-if [ ! -x "$fcgi" ] && [ -x "$top/dev" ]; then
-	"$top/dev" build >"$tmp/build.log" 2>&1 ||
-		diag "$(tail -20 "$tmp/build.log")"
-fi
 if "$fcgi" --help >"$tmp/help.txt" 2>&1; then
 	pass "visits-fcgi --help ($fcgi)"
 else
@@ -155,16 +154,7 @@ else
 	fi
 fi
 
-if kubectl create -f - >/dev/null 2>"$tmp/err" <<EOF
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: $ns
-  labels:
-    pod-security.kubernetes.io/enforce: restricted
-    pod-security.kubernetes.io/warn: restricted
-EOF
-then
+if restricted_namespace "$ns" 2>"$tmp/err"; then
 	pass "namespace $ns, Pod Security restricted (enforce, warn)"
 else
 	fail "namespace $ns, Pod Security restricted (enforce, warn)"
@@ -181,18 +171,7 @@ dry_run() {
 
 # --- render, and apply on the server -----------------------------------------
 # Every component, switched on in the generic overlay.
-mkdir -p "$tmp/components"
-{
-	echo "apiVersion: kustomize.config.k8s.io/v1beta1"
-	echo "kind: Kustomization"
-	echo "resources:"
-	echo "  - $(realpath --relative-to="$tmp/components" \
-	    "$top/k8s/overlays/generic")"
-	echo "components:"
-	for c in "$top"/k8s/components/*/; do
-		echo "  - $(realpath --relative-to="$tmp/components" "$c")"
-	done
-} >"$tmp/components/kustomization.yaml"
+with_components "$tmp/components" generic
 
 renders=()
 for dir in "$top"/k8s/overlays/*/ "$tmp/components/"; do
@@ -246,17 +225,10 @@ if [ -f "$tmp/components.yaml" ]; then
 fi
 
 # --- policy -------------------------------------------------------------------------
-# policy.py's lines, numbered into this stream.
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) pass "${line#ok - }" ;;
-	"not ok - "*) fail "${line#not ok - }" ;;
-	"#"*) printf '%s\n' "$line" ;;
-	*) diag "$line" ;;
-	esac
-done < <([ ${#renders[@]} = 0 ] ||
-    python3 "$here/policy.py" --top "$top" --help "$tmp/help.txt" \
-    "${renders[@]}" 2>&1)
+# policy.py's checks, numbered into this stream.
+[ ${#renders[@]} = 0 ] ||
+	tap_nest policy python3 "$here/policy.py" --top "$top" \
+	    --help "$tmp/help.txt" "${renders[@]}"
 
 # --- controls: the server and the checks catch a broken manifest -----------------
 # break_copy OUT RENDER HOW...: OUT.yaml, RENDER's YAML broken by HOW:

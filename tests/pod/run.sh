@@ -29,6 +29,8 @@ t_start=$SECONDS
 
 # shellcheck source=../lib/tap.sh
 . "$top/tests/lib/tap.sh"
+# shellcheck source=../lib/version.sh
+. "$top/tests/lib/version.sh"
 # check DESCRIPTION [DIAGNOSTIC...]: ok when no problem was collected.
 problems=()
 problem() { problems+=("$*"); }
@@ -55,8 +57,7 @@ declare -A containerfile=(
 # The user both run as (the StatefulSet's runAsUser: tests/kube/policy.py
 # ties the two).
 user=10001
-version=$(sed -n 's/^AC_INIT(\[visits\], *\[\([^]]*\)\].*/\1/p' \
-    "$top/configure.ac")
+version=$(visits_version)
 # podman's image store is shared by everyone on the machine: a build
 # elsewhere must not retag the images under a running test.
 tag=$version-vpt$$
