@@ -31,6 +31,8 @@ need ip dnsmasq unshare chromium curl jq python3
     "program (./dev test-cluster sets it)"
 
 HOSTS=3
+# nginx.conf's listen, where the program asks its peers (configure reads
+# it): a different number here fails every /cluster check.
 PORT=8080
 DOMAIN=default.svc.cluster.local
 PEERS=visits-headless
