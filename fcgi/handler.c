@@ -46,7 +46,7 @@ read_target(struct exchange *x)
 		uri = FCGX_GetParam("REQUEST_URI", req->envp);
 	if (uri == NULL)
 		uri = "";
-	x->route = route_find(uri, route_path_len(uri));
+	x->route = route_find(uri);
 }
 
 /* Build, write, account: the one place an answer is written. */
