@@ -496,15 +496,17 @@ lookup_main(void *arg)
 }
 
 /*
- * 0 when the current view is fresh: answer from it now.  Else 1: the
- * request waits, and its done() is called on the view's thread (cluster.h).
- * Never waits itself.
+ * 0 when the current view is fresh, or there is no cluster (NULL: this
+ * pod alone): answer from it now.  Else 1: the request waits, and its
+ * done() is called on the view's thread (cluster.h).  Never waits itself.
  */
 int
 cluster_ask(struct cluster *c, struct cluster_waiter *w)
 {
 	int	wait;
 
+	if (c == NULL)
+		return 0;
 	pthread_mutex_lock(&c->lock);
 	w->since_ns = clock_monotonic_ns();
 	wait = !c->stopping && (c->view.n == 0 ||
@@ -525,6 +527,10 @@ cluster_ask(struct cluster *c, struct cluster_waiter *w)
 void
 cluster_copy_view(struct cluster *c, struct cluster_view *v)
 {
+	if (c == NULL) {
+		v->n = 0;	/* no cluster: no view */
+		return;
+	}
 	pthread_mutex_lock(&c->lock);
 	*v = c->view;
 	pthread_mutex_unlock(&c->lock);

@@ -252,9 +252,7 @@ respond_cluster(const struct app *app, uint64_t count, const char *err,
 	char				 stale[CLUSTER_ERROR_LEN + 64];
 
 	store_stats(app->store, &st);
-	v.n = 0;
-	if (app->cluster != NULL)
-		cluster_copy_view(app->cluster, &v);
+	cluster_copy_view(app->cluster, &v);
 	buf_puts(&r->body, "{\"served_by\":");
 	buf_put_json_string(&r->body, app->hostname);
 	buf_puts(&r->body, ",\"pods\":[");
