@@ -116,9 +116,10 @@ main(void)
 	respond(&app, METHOD_GET, route_find("/cluster"), 0,
 	    "visits-headless: still being looked up after 500 ms", r);
 	is_int(r->status, 200, "no new view in time: /cluster is still 200");
-	has_str(r->body.data, ",\"stale\":\"visits-headless: still being "
-	    "looked up after 500 ms; no view yet\"}\n", "marked stale, with "
-	    "the reason");
+	is_str(r->body.data, "{\"served_by\":\"visits-0\",\"pods\":"
+	    "[{\"name\":\"visits-0\",\"visits\":2}],\"total\":2,\"stale\":"
+	    "\"visits-headless: still being looked up after 500 ms; no view "
+	    "yet\"}\n", "this pod alone, marked stale, with the reason");
 	r = ask(METHOD_GET, "/");
 	has_str(r->body.data, "<table id=\"cluster\">", "the page has the "
 	    "table that its script fills from /cluster");
