@@ -34,7 +34,6 @@
 #include "log.h"
 #include "store.h"
 
-#define NS_PER_MS	1000000LL
 #define REFRESH_NS	(CLUSTER_REFRESH_MS * NS_PER_MS)
 #define LOOKUP_WAIT_NS	(CLUSTER_LOOKUP_WAIT_MS * NS_PER_MS)
 #define ANSWER_MAX	1024	/* nginx's headers and {"visits":N} fit */
@@ -460,8 +459,8 @@ view_main(void *arg)
 			answer_waiting(c, now - LOOKUP_WAIT_NS, late);
 			continue;
 		}
-		until.tv_sec = due / 1000000000LL;
-		until.tv_nsec = due % 1000000000LL;
+		until.tv_sec = due / NS_PER_S;
+		until.tv_nsec = due % NS_PER_S;
 		pthread_cond_timedwait(&c->wake, &c->lock, &until);
 	}
 	answer_waiting(c, LLONG_MAX, "stopping");
