@@ -64,12 +64,13 @@
 "});\n" \
 "</script>\n"
 
+static const char *status_reason(int);
 static void	json_error(struct reply *, int, const char *);
 static void	put_place(struct buf *, const char *);
 static void	put_pod(struct buf *, const char *name, int ok, uint64_t,
 		    const char *err);
 
-const char *
+static const char *
 status_reason(int status)
 {
 	switch (status) {
