@@ -27,7 +27,6 @@
 
 #define CHECK_REQUEST_ID	1
 #define CHECK_HEAD_SIZE		512	/* the status line is the first */
-#define NS_PER_MS		1000000LL
 
 static int	transfer(int, unsigned char *, size_t, short, long long);
 

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-/* Below the probe's timeoutSeconds in k8s/base/statefulset.yaml. */
+/* Below the probe's timeoutSeconds in k8s/chart/templates/statefulset.yaml. */
 #define CHECK_TIMEOUT_S		2
 #define CHECK_TIMEOUT_MS	(CHECK_TIMEOUT_S * 1000)
 

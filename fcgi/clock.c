@@ -84,5 +84,5 @@ clock_monotonic_ns(void)
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return (long long)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }

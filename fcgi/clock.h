@@ -9,6 +9,8 @@
 #include <time.h>
 
 #define CLOCK_HMS_LEN	8	/* "18:53:13" */
+#define NS_PER_MS	1000000LL	/* for clock_monotonic_ns() */
+#define NS_PER_S	1000000000LL
 
 int	clock_set_zone(const char *zone, char *errbuf, size_t errlen);
 void	clock_format_hms(time_t, char out[CLOCK_HMS_LEN + 1]);

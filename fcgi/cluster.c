@@ -34,7 +34,6 @@
 #include "log.h"
 #include "store.h"
 
-#define NS_PER_MS	1000000LL
 #define REFRESH_NS	(CLUSTER_REFRESH_MS * NS_PER_MS)
 #define LOOKUP_WAIT_NS	(CLUSTER_LOOKUP_WAIT_MS * NS_PER_MS)
 #define ANSWER_MAX	1024	/* nginx's headers and {"visits":N} fit */
@@ -460,8 +459,8 @@ view_main(void *arg)
 			answer_waiting(c, now - LOOKUP_WAIT_NS, late);
 			continue;
 		}
-		until.tv_sec = due / 1000000000LL;
-		until.tv_nsec = due % 1000000000LL;
+		until.tv_sec = due / NS_PER_S;
+		until.tv_nsec = due % NS_PER_S;
 		pthread_cond_timedwait(&c->wake, &c->lock, &until);
 	}
 	answer_waiting(c, LLONG_MAX, "stopping");
@@ -496,15 +495,17 @@ lookup_main(void *arg)
 }
 
 /*
- * 0 when the current view is fresh: answer from it now.  Else 1: the
- * request waits, and its done() is called on the view's thread (cluster.h).
- * Never waits itself.
+ * 0 when the current view is fresh, or there is no cluster (NULL: this
+ * pod alone): answer from it now.  Else 1: the request waits, and its
+ * done() is called on the view's thread (cluster.h).  Never waits itself.
  */
 int
 cluster_ask(struct cluster *c, struct cluster_waiter *w)
 {
 	int	wait;
 
+	if (c == NULL)
+		return 0;
 	pthread_mutex_lock(&c->lock);
 	w->since_ns = clock_monotonic_ns();
 	wait = !c->stopping && (c->view.n == 0 ||
@@ -525,6 +526,10 @@ cluster_ask(struct cluster *c, struct cluster_waiter *w)
 void
 cluster_copy_view(struct cluster *c, struct cluster_view *v)
 {
+	if (c == NULL) {
+		v->n = 0;	/* no cluster: no view */
+		return;
+	}
 	pthread_mutex_lock(&c->lock);
 	*v = c->view;
 	pthread_mutex_unlock(&c->lock);

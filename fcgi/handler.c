@@ -46,7 +46,7 @@ read_target(struct exchange *x)
 		uri = FCGX_GetParam("REQUEST_URI", req->envp);
 	if (uri == NULL)
 		uri = "";
-	x->route = route_find(uri, route_path_len(uri));
+	x->route = route_find(uri);
 }
 
 /* Build, write, account: the one place an answer is written. */
@@ -101,8 +101,7 @@ wait_first(struct exchange *x)
 	enum need	need = route_need(x->route, x->method);
 
 	if (need == NEED_VIEW)
-		return x->app->cluster != NULL &&
-		    cluster_ask(x->app->cluster, &x->viewed);
+		return cluster_ask(x->app->cluster, &x->viewed);
 	return store_ask(x->app->store, (enum store_ask)need, &x->stored);
 }
 

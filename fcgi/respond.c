@@ -64,12 +64,13 @@
 "});\n" \
 "</script>\n"
 
+static const char *status_reason(int);
 static void	json_error(struct reply *, int, const char *);
 static void	put_place(struct buf *, const char *);
 static void	put_pod(struct buf *, const char *name, int ok, uint64_t,
 		    const char *err);
 
-const char *
+static const char *
 status_reason(int status)
 {
 	switch (status) {
@@ -247,33 +248,30 @@ respond_cluster(const struct app *app, uint64_t count, const char *err,
 	const struct cluster_pod	*p;
 	struct store_stats		 st;
 	uint64_t			 total = 0;
-	unsigned			 i;
-	int				 self_seen = 0;
+	unsigned			 i, rows;
 	char				 stale[CLUSTER_ERROR_LEN + 64];
 
 	store_stats(app->store, &st);
-	v.n = 0;
-	if (app->cluster != NULL)
-		cluster_copy_view(app->cluster, &v);
+	cluster_copy_view(app->cluster, &v);
+	/* No view yet: this pod alone, the row every view has (cluster.c). */
+	if (v.n == 0)
+		v.pods[0] = (struct cluster_pod){ .self = 1 };
+	rows = v.n > 0 ? v.n : 1;
 	buf_puts(&r->body, "{\"served_by\":");
 	buf_put_json_string(&r->body, app->hostname);
 	buf_puts(&r->body, ",\"pods\":[");
-	for (i = 0; i < v.n; i++) {
+	for (i = 0; i < rows; i++) {
 		p = &v.pods[i];
 		if (i > 0)
 			buf_puts(&r->body, ",");
-		if (p->self) {
-			self_seen = 1;
+		if (p->self)
 			put_pod(&r->body, app->hostname, st.count_known,
 			    st.count, "count not known yet");
-		} else
+		else
 			put_pod(&r->body, p->name, p->ok, p->visits, p->error);
 		if (p->ok)
 			total += p->visits;
 	}
-	if (!self_seen)
-		put_pod(&r->body, app->hostname, st.count_known, st.count,
-		    "count not known yet");
 	if (st.count_known)
 		total += st.count;
 	buf_puts(&r->body, "],\"total\":");

@@ -30,7 +30,6 @@ struct reply {
 void	respond(const struct app *, enum method, const struct route *,
 	    uint64_t count, const char *err, struct reply *);
 void	reply_head(const struct app *, const struct reply *, struct buf *);
-const char *status_reason(int);
 
 /* The routes' answers, named in the route table (route.c). */
 route_write	respond_page, respond_time, respond_count, respond_health,

@@ -29,23 +29,20 @@ static const struct route routes[] = {
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == ROUTE_COUNT,
     "ROUTE_COUNT (route.h) sizes the metrics: it counts every row");
 
-/* The row of a path; an unknown path gets the last row. */
+/*
+ * The row of a request URI's path (the query string does not route); an
+ * unknown path gets the last row.
+ */
 const struct route *
-route_find(const char *path, size_t len)
+route_find(const char *uri)
 {
 	const struct route	*r;
+	size_t			 len = strcspn(uri, "?#");
 
 	for (r = routes; r->path != NULL; r++)
-		if (strlen(r->path) == len && memcmp(r->path, path, len) == 0)
+		if (strlen(r->path) == len && memcmp(r->path, uri, len) == 0)
 			break;
 	return r;
-}
-
-/* The path part of a request URI: the query string does not route. */
-size_t
-route_path_len(const char *uri)
-{
-	return strcspn(uri, "?#");
 }
 
 const struct route *

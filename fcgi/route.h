@@ -48,8 +48,7 @@ struct route {
 
 #define ROUTE_COUNT	8	/* rows of the table, the unknown path's too */
 
-const struct route *route_find(const char *path, size_t len);
-size_t		 route_path_len(const char *uri);
+const struct route *route_find(const char *uri);
 const struct route *route_at(size_t);
 size_t		 route_index(const struct route *);
 const char	*route_label(const struct route *);

@@ -228,7 +228,7 @@ conn_ready(struct conn *c)
 		now = clock_monotonic_ns();
 		if (c->deadline_ns == 0)
 			c->deadline_ns = s->io_timeout == 0 ? LLONG_MAX :
-			    now + (long long)s->io_timeout * 1000000000LL;
+			    now + (long long)s->io_timeout * NS_PER_S;
 		if (now < c->deadline_ns && !peer_done(c)) {
 			c->next_partial = s->partial;
 			s->partial = c;
@@ -275,7 +275,7 @@ sweep(struct server *s)
 
 	if (now < s->next_sweep_ns)
 		return;
-	s->next_sweep_ns = now + SWEEP_MS * 1000000LL;
+	s->next_sweep_ns = now + SWEEP_MS * NS_PER_MS;
 	c = s->partial;
 	s->partial = NULL;
 	for (; c != NULL; c = next) {
@@ -335,7 +335,7 @@ stop_begin(struct server *s)
 	(void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, s->listen_fd, NULL);
 	(void)shutdown(s->listen_fd, SHUT_RD);
 	accept_ready(s, INT_MAX);
-	return clock_monotonic_ns() + 1000000000LL *
+	return clock_monotonic_ns() + NS_PER_S *
 	    (s->io_timeout != 0 ? s->io_timeout : STOP_WAIT_DEFAULT);
 }
 

@@ -31,7 +31,7 @@
 #include "log.h"
 #include "store.h"
 
-#define READY_CACHE_NS	1000000000LL	/* /readyz writes at most 1/s */
+#define READY_CACHE_NS	NS_PER_S	/* /readyz writes at most 1/s */
 
 struct store {
 	pthread_mutex_t	 lock;

@@ -1,7 +1,8 @@
 /*
  * The cluster view: a pod's answer read, and views made by the real
  * threads when requests ask (cluster_ask, as handler.c does): for a
- * name that lists only this host, and for one that does not resolve.
+ * name that lists only this host, for one that does not resolve, and for
+ * no cluster at all.
  */
 #include "config.h"
 
@@ -190,6 +191,14 @@ main(void)
 	    "resolve: a view of this pod alone");
 	has_str(v.n > 0 ? v.error : NULL, "no-such-service.invalid",
 	    "which says which name failed");
+	cluster_stop(cluster);
+
+	/* No cluster (no peers): this pod alone, as main.c makes it. */
+	cluster = NULL;
+	is_int(ask(&a[0]), 0, "no cluster: a request never waits");
+	v.n = 1;
+	cluster_copy_view(cluster, &v);
+	is_int(v.n, 0, "and there is no view");
 	cluster_stop(cluster);
 	return tap_done();
 }

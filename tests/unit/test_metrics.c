@@ -13,14 +13,14 @@ main(void)
 	struct metrics		m;
 	struct store_stats	st = { 42, 1, 10, 40, 2, 1 };
 	struct buf		b;
-	const struct route	*t = route_find("/time", 5);
+	const struct route	*t = route_find("/time");
 
 	metrics_init(&m);
 	metrics_observe(&m, t, 200, 30000);		/* 30 us */
 	metrics_observe(&m, t, 200, 700000);		/* 0.7 ms */
 	metrics_observe(&m, t, 503, 3000000000ull);	/* 3 s */
-	metrics_observe(&m, route_find("/nope", 5), 404, 1000);
-	metrics_observe(&m, route_find("/", 1), 418, 1000);
+	metrics_observe(&m, route_find("/nope"), 404, 1000);
+	metrics_observe(&m, route_find("/"), 418, 1000);
 	buf_init(&b, out, sizeof(out));
 	metrics_render(&m, &st, &b);
 	ok(!b.overflow, "fits (%zu bytes)", b.len);
